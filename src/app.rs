@@ -1,0 +1,444 @@
+//! Wires the pipeline for one invocation: config → inputs → engine (base
+//! and head) → new findings → baseline → report → exit code.
+
+use crate::cli::{Cli, Command, FailOn};
+use crate::config::{self, Config};
+use crate::engine::{self, baseline::Baseline, Content, FileOutcome, Finding, Input, Plan, Skipped};
+use crate::index::ProjectIndex;
+use crate::input::{git::Repo, patch, walk, Change, ChangedFile};
+use crate::lang::{self, Language};
+use crate::report::{self, Confidence, Format, Report};
+use crate::rules::{self, Severity};
+use std::collections::HashMap;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// A failure that ends the run with exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+pub fn run(cli: Cli) -> Result<i32, AppError> {
+    match &cli.command {
+        Some(Command::Rules) => return Ok(list_rules()),
+        Some(Command::Rule { id }) => return show_rule(id),
+        Some(Command::Init { preset, path, force }) => return init(preset, path, *force),
+        None => {}
+    }
+    if let Some(n) = cli.jobs {
+        if n == 0 {
+            return Err(AppError::Usage("-j needs at least 1 thread".into()));
+        }
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    }
+    let started = Instant::now();
+    let cwd = std::env::current_dir().map_err(|e| AppError::Io(format!("cannot read the current directory: {e}")))?;
+    let loaded = Config::load(cli.config.as_deref(), &cwd)?;
+    let config = loaded.config;
+    let select: Vec<String> = if cli.select.is_empty() { config.select.clone() } else { cli.select.clone() };
+    let ignore: Vec<String> = config.ignore.iter().chain(&cli.ignore).cloned().collect();
+    for id in select.iter().chain(&ignore) {
+        if !id.eq_ignore_ascii_case("all") && rules::find(id).is_none() {
+            let names: Vec<&str> = rules::all().iter().map(|r| r.id).collect();
+            let hint = config::did_you_mean(id, &names).map(|m| format!(" (did you mean {m}?)")).unwrap_or_default();
+            return Err(AppError::Usage(format!("unknown rule `{id}`{hint}; `tenant-lint rules` lists them")));
+        }
+    }
+    let (chosen, complete) = engine::select_rules(&select, &ignore);
+    let mut plan = Plan::new(&config, chosen, complete);
+    plan.prefilter = !cli.no_prefilter;
+    let pr_body = read_pr_body(cli.pr_body.as_deref())?;
+    let index = ProjectIndex::default();
+    let _ = pr_body;
+
+    let mut report = if let Some(paths) = &cli.all {
+        full_scan(&cli, &plan, &index, &cwd, paths)?
+    } else {
+        let change = load_change(&cli, &cwd)?;
+        review_change(&plan, &index, change)
+    };
+
+    if let Some(path) = &cli.write_baseline {
+        let b = Baseline::from_findings(report.findings.iter().filter(|f| !f.suppressed));
+        let text = serde_json::to_string_pretty(&b).map_err(|e| AppError::Io(e.to_string()))?;
+        std::fs::write(path, text + "\n").map_err(|e| AppError::Io(format!("cannot write baseline {}: {e}", path.display())))?;
+        if !cli.quiet {
+            eprintln!("tenant-lint: wrote {} findings to baseline {}", b.findings.iter().map(|e| e.count).sum::<u32>(), path.display());
+        }
+    }
+    if let Some(path) = &cli.baseline {
+        let text = std::fs::read_to_string(path).map_err(|e| AppError::Io(format!("cannot read baseline {}: {}", path.display(), e.kind())))?;
+        let b = Baseline::parse(&text).map_err(|e| AppError::Usage(format!("{}: {e}; write one with --write-baseline", path.display())))?;
+        report.baselined = b.filter(&mut report.findings);
+    }
+    report.suppressed = report.findings.iter().filter(|f| f.suppressed).count();
+    if !cli.show_suppressed {
+        report.findings.retain(|f| !f.suppressed);
+    }
+    report.findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.path.cmp(&b.path))
+            .then_with(|| a.start.cmp(&b.start))
+            .then_with(|| a.rule.id.cmp(b.rule.id))
+    });
+
+    let in_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+    let format = cli.format.unwrap_or(Format::Text);
+    let to_terminal = cli.output.is_none() && std::io::stdout().is_terminal();
+    let color = format == Format::Text && to_terminal && std::env::var_os("NO_COLOR").is_none();
+    let mut rendered = report::render(&report, format, color);
+    if format == Format::Text && cli.quiet {
+        if let Some(i) = rendered.rfind("tenant-lint: ") {
+            rendered.truncate(i);
+        }
+    }
+    if cli.format.is_none() && in_actions {
+        rendered.push_str(&report::render(&report, Format::Github, false));
+    }
+    match &cli.output {
+        Some(p) => std::fs::write(p, &rendered).map_err(|e| AppError::Io(format!("cannot write {}: {}", p.display(), e.kind())))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(rendered.as_bytes());
+        }
+    }
+    if cli.verbose {
+        eprintln!(
+            "tenant-lint: {} files, {} analysed, {} rules, {:.1} ms",
+            report.files,
+            report.confidence.analysed_files,
+            plan.rules.len(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+    let fails = match cli.fail_on {
+        FailOn::Never => false,
+        FailOn::Soft => report.active().next().is_some(),
+        FailOn::Hard => report.active().any(|f| f.severity == Severity::Hard),
+    };
+    Ok(i32::from(fails))
+}
+
+fn list_rules() -> i32 {
+    let mut out = String::new();
+    for r in rules::all() {
+        let langs: Vec<&str> = r.languages.iter().map(|l| l.display()).collect();
+        out.push_str(&format!(
+            "{}  {:<26} {}  {:<18} {}\n",
+            r.id,
+            r.name,
+            r.severity.label(),
+            langs.join(", "),
+            r.summary
+        ));
+    }
+    print!("{out}");
+    0
+}
+
+fn show_rule(id: &str) -> Result<i32, AppError> {
+    match rules::find(id) {
+        Some(r) => {
+            print!("{}", r.doc);
+            Ok(0)
+        }
+        None => {
+            let names: Vec<&str> = rules::all().iter().flat_map(|r| [r.id, r.name]).collect();
+            let hint = config::did_you_mean(id, &names).map(|m| format!("did you mean `{m}`? ")).unwrap_or_default();
+            Err(AppError::Usage(format!("no rule `{id}`; {hint}`tenant-lint rules` lists them")))
+        }
+    }
+}
+
+fn init(preset: &str, path: &Path, force: bool) -> Result<i32, AppError> {
+    let text = config::starter_toml(preset).ok_or_else(|| {
+        AppError::Usage(format!("unknown preset `{preset}`; known presets: {}", config::preset_names().join(", ")))
+    })?;
+    if path.exists() && !force {
+        return Err(AppError::Usage(format!("{} already exists; pass --force to overwrite it", path.display())));
+    }
+    std::fs::write(path, text).map_err(|e| AppError::Io(format!("cannot write {}: {}", path.display(), e.kind())))?;
+    println!("wrote {} (preset {preset})", path.display());
+    Ok(0)
+}
+
+/// The pull-request description: `--pr-body`, else the GitHub event payload.
+fn read_pr_body(path: Option<&Path>) -> Result<Option<String>, AppError> {
+    if let Some(p) = path {
+        return std::fs::read_to_string(p)
+            .map(Some)
+            .map_err(|e| AppError::Io(format!("cannot read --pr-body {}: {}", p.display(), e.kind())));
+    }
+    let Some(event) = std::env::var_os("GITHUB_EVENT_PATH") else {
+        return Ok(None);
+    };
+    let Ok(text) = std::fs::read_to_string(event) else {
+        return Ok(None);
+    };
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    Ok(v.pointer("/pull_request/body").and_then(|b| b.as_str()).map(String::from))
+}
+
+// ------------------------------------------------------------ full scan
+
+fn full_scan(cli: &Cli, plan: &Plan, index: &ProjectIndex, cwd: &Path, paths: &[PathBuf]) -> Result<Report, AppError> {
+    let paths: Vec<PathBuf> = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
+    let described = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
+    let repo = Repo::discover(cwd).ok();
+    let (inputs, branch): (Vec<Input>, String) = if let Some(rev) = &cli.head {
+        let repo = repo.ok_or_else(|| AppError::Usage("--head needs a git repository".into()))?;
+        let prefixes: Vec<String> = paths
+            .iter()
+            .map(|p| p.to_string_lossy().trim_start_matches("./").trim_end_matches('/').to_string())
+            .filter(|p| p != "." && !p.is_empty())
+            .collect();
+        let mut inputs = Vec::new();
+        for path in repo.list_tree(rev)? {
+            if Language::from_path(&path).is_none() || plan.is_excluded(&path) {
+                continue;
+            }
+            if !prefixes.is_empty() && !prefixes.iter().any(|p| path == *p || path.starts_with(&format!("{p}/"))) {
+                continue;
+            }
+            if let Some(bytes) = repo.read_at(rev, &path)? {
+                inputs.push(Input { path, content: Content::Bytes(bytes), changed: None });
+            }
+        }
+        (inputs, rev.clone())
+    } else {
+        let root = repo.as_ref().map(|r| r.root()).unwrap_or_else(|| cwd.to_path_buf());
+        let files = walk::supported_files(&root, &paths, rayon::current_num_threads())?;
+        let inputs = files
+            .into_iter()
+            .filter(|(rel, _)| !plan.is_excluded(rel))
+            .map(|(path, disk)| Input { path, content: Content::Disk(disk), changed: None })
+            .collect();
+        let branch = repo.as_ref().map(|r| r.branch_name()).unwrap_or_else(|| {
+            cwd.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| ".".into())
+        });
+        (inputs, branch)
+    };
+    let outcomes = engine::run(plan, index, inputs);
+    let files = outcomes.len();
+    let total_lines: usize = outcomes.iter().map(|o| o.lines).sum();
+    let weights: HashMap<String, usize> = outcomes.iter().map(|o| (o.path.clone(), o.lines)).collect();
+    let confidence = confidence(&outcomes, &weights, "full");
+    let findings = outcomes.into_iter().flat_map(|o| o.findings).collect();
+    Ok(Report {
+        mode: "full",
+        description: format!("full scan of {described}"),
+        branch,
+        files,
+        changed_lines: total_lines,
+        findings,
+        suppressed: 0,
+        baselined: 0,
+        confidence,
+    })
+}
+
+// ------------------------------------------------------------ diff review
+
+fn load_change(cli: &Cli, cwd: &Path) -> Result<Change, AppError> {
+    if let Some(src) = &cli.diff {
+        return patch_change(src, cli.head.as_deref(), cwd);
+    }
+    let repo = Repo::discover(cwd)?;
+    if cli.staged {
+        return Ok(repo.staged_change()?);
+    }
+    let base = match &cli.base {
+        Some(b) => b.clone(),
+        None => repo.default_base()?,
+    };
+    match &cli.head {
+        Some(h) => Ok(repo.commit_change(&base, h)?),
+        None => Ok(repo.worktree_change(&base)?),
+    }
+}
+
+fn patch_change(src: &str, head: Option<&str>, cwd: &Path) -> Result<Change, AppError> {
+    let (text, description) = if src == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin().read_to_end(&mut buf).map_err(|e| AppError::Io(format!("cannot read the patch from stdin: {e}")))?;
+        (buf, "patch from stdin".to_string())
+    } else {
+        let buf = std::fs::read(src).map_err(|e| AppError::Io(format!("cannot read patch {src}: {}", e.kind())))?;
+        (buf, format!("patch {src}"))
+    };
+    let text = String::from_utf8_lossy(&text);
+    let patches = patch::parse(&text).map_err(|e| AppError::Usage(format!("{description}: {e}")))?;
+    let repo = Repo::discover(cwd).ok();
+    let root = repo.as_ref().map(|r| r.root()).unwrap_or_else(|| cwd.to_path_buf());
+    let mut files = Vec::new();
+    for p in patches {
+        let head_bytes = match (&p.new_path, head, &repo) {
+            (None, _, _) => None,
+            (Some(path), Some(rev), Some(r)) => r.read_at(rev, path)?,
+            (Some(_), Some(_), None) => return Err(AppError::Usage("--head needs a git repository".into())),
+            (Some(path), None, _) => std::fs::read(root.join(path)).ok(),
+        };
+        let mut file = ChangedFile {
+            old_path: p.old_path.clone(),
+            new_path: p.new_path.clone(),
+            changed: p.changed_lines(),
+            lines_changed: p.lines_changed(),
+            binary: p.binary,
+            ..ChangedFile::default()
+        };
+        if p.new_path.is_some() && head_bytes.is_none() && !p.binary {
+            file.base_unknown = Some(format!("{} is in the patch but not in the work tree", p.path()));
+        }
+        if p.old_path.is_some() && !p.binary {
+            let post = head_bytes.as_deref().map(String::from_utf8_lossy);
+            match p.reverse_apply(post.as_deref()) {
+                Ok(pre) => file.base = Some(pre.into_bytes()),
+                Err(e) => file.base_unknown = Some(format!("pre-image of {} not rebuilt: {e}", p.path())),
+            }
+        }
+        file.head = head_bytes;
+        files.push(file);
+    }
+    let branch = repo.as_ref().map(|r| r.branch_name()).unwrap_or_else(|| "patch".into());
+    Ok(Change { description, branch, files })
+}
+
+fn review_change(plan: &Plan, index: &ProjectIndex, change: Change) -> Report {
+    let files: Vec<ChangedFile> = change
+        .files
+        .into_iter()
+        .filter(|f| !plan.is_excluded(f.display_path()))
+        .collect();
+    let mut head_inputs = Vec::new();
+    let mut base_inputs = Vec::new();
+    let mut notes = Vec::new();
+    let mut skipped_early = Vec::new();
+    for f in &files {
+        if f.binary {
+            if Language::from_path(f.display_path()).is_some() {
+                skipped_early.push(Skipped { path: f.display_path().into(), reason: "binary file".into() });
+            }
+            continue;
+        }
+        if let Some(why) = &f.base_unknown {
+            notes.push(why.clone());
+        }
+        let Some(path) = &f.new_path else { continue };
+        if let Some(bytes) = &f.head {
+            let changed = if f.old_path.is_none() { None } else { Some(f.changed.clone()) };
+            head_inputs.push(Input { path: path.clone(), content: Content::Bytes(bytes.clone()), changed });
+        }
+        if let (Some(_), Some(bytes), None) = (&f.old_path, &f.base, &f.base_unknown) {
+            // Analysed under the head path so a rename keeps fingerprints.
+            base_inputs.push(Input { path: path.clone(), content: Content::Bytes(bytes.clone()), changed: None });
+        }
+    }
+    let head = engine::run(plan, index, head_inputs);
+    let base = engine::run(plan, index, base_inputs);
+
+    let mut base_counts: HashMap<String, usize> = HashMap::new();
+    for f in base.iter().flat_map(|o| &o.findings) {
+        *base_counts.entry(f.fingerprint.clone()).or_default() += 1;
+    }
+    let mut findings: Vec<Finding> = Vec::new();
+    for f in head.iter().flat_map(|o| o.findings.iter()) {
+        match base_counts.get_mut(&f.fingerprint) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => findings.push(f.clone()),
+        }
+    }
+
+    let weights: HashMap<String, usize> = files
+        .iter()
+        .map(|f| (f.display_path().to_string(), f.lines_changed.max(1)))
+        .collect();
+    let mut outcomes = head;
+    // Deleted files and unsupported code files still count in Confidence.
+    for f in &files {
+        let p = f.display_path();
+        if outcomes.iter().any(|o| o.path == p) || f.binary {
+            continue;
+        }
+        let code = Language::from_path(p).is_some() || lang::unsupported_language_name(p).is_some();
+        if !code {
+            continue;
+        }
+        let mut o = FileOutcome { path: p.to_string(), ..FileOutcome::default() };
+        if f.new_path.is_none() {
+            o.analysed = Language::from_path(p).is_some();
+            if !o.analysed {
+                o.skip_reason = Some(unsupported_reason(p));
+            }
+        } else if Language::from_path(p).is_none() {
+            o.skip_reason = Some(unsupported_reason(p));
+        } else {
+            o.skip_reason = Some("could not be read".into());
+        }
+        outcomes.push(o);
+    }
+    let mut confidence = confidence(&outcomes, &weights, "diff");
+    confidence.skipped.extend(skipped_early);
+    confidence.notes.extend(notes);
+    Report {
+        mode: if change.description == "staged changes" {
+            "staged"
+        } else if change.description.starts_with("patch") {
+            "patch"
+        } else {
+            "diff"
+        },
+        description: change.description,
+        branch: change.branch,
+        files: files.len(),
+        changed_lines: files.iter().map(|f| f.lines_changed).sum(),
+        findings,
+        suppressed: 0,
+        baselined: 0,
+        confidence,
+    }
+}
+
+fn unsupported_reason(p: &str) -> String {
+    match lang::unsupported_language_name(p) {
+        Some(l) => format!("{l}, not a supported language"),
+        None => "unsupported file type".into(),
+    }
+}
+
+/// The share of the (changed) lines that sit in analysed files, lowered
+/// for files parsed with errors; the gaps in words.
+fn confidence(outcomes: &[FileOutcome], weights: &HashMap<String, usize>, mode: &str) -> Confidence {
+    let weight = |o: &FileOutcome| weights.get(&o.path).copied().unwrap_or(o.lines).max(1) as f64;
+    let mut total = 0.0;
+    let mut covered = 0.0;
+    let mut skipped = Vec::new();
+    let mut notes = Vec::new();
+    let mut analysed_files = 0;
+    for o in outcomes {
+        let w = weight(o);
+        total += w;
+        if o.analysed {
+            analysed_files += 1;
+            covered += if o.notes.is_empty() { w } else { w / 2.0 };
+            notes.extend(o.notes.iter().cloned());
+        } else {
+            skipped.push(Skipped {
+                path: o.path.clone(),
+                reason: o.skip_reason.clone().unwrap_or_else(|| "not analysed".into()),
+            });
+        }
+    }
+    let _ = mode;
+    let score = if total == 0.0 { 100 } else { ((covered / total) * 100.0).floor() as u32 };
+    Confidence { score, analysed_files, skipped, rules_not_evaluated: Vec::new(), notes }
+}

@@ -1,0 +1,429 @@
+//! Configuration: discovery, presets, validation with suggestions.
+//!
+//! The accepted keys are derived from `Config` itself (its serialised
+//! default), so the schema, the defaults and the validation cannot drift.
+
+mod presets;
+
+use crate::rules::Severity;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use presets::{preset_names, starter_toml};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {cause}")]
+    Read { path: String, cause: String },
+    #[error("invalid TOML in {path}: {cause}")]
+    Toml { path: String, cause: String },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Config {
+    /// `generic` or `klai`; supplies the defaults the rest of the file overrides.
+    pub preset: String,
+    /// Rule ids or names to run (empty: all).
+    pub select: Vec<String>,
+    /// Rule ids or names never to run.
+    pub ignore: Vec<String>,
+    /// Globs (relative to the repository root) never analysed.
+    pub exclude: Vec<String>,
+    /// Per-rule severity overrides: `TL016 = "soft"`.
+    pub severity: BTreeMap<String, Severity>,
+    /// Globs → rule ids ignored under them.
+    pub per_path_ignores: BTreeMap<String, Vec<String>>,
+    pub standard: StandardConfig,
+    pub tenant: TenantConfig,
+    pub secrets: SecretsConfig,
+    pub jwt: JwtConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct StandardConfig {
+    /// The standard document cited on the `Standard:` line; empty cites the
+    /// rule's own page under `rules/`.
+    pub document: String,
+    /// Rule id → section numbers of `document` (`TL013 = "15"`).
+    pub sections: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct TenantConfig {
+    /// Column names that make a table a tenant table.
+    pub columns: Vec<String>,
+    /// Prefix of the Postgres settings policies read (`current_setting('app.…')`).
+    pub setting_prefix: String,
+    /// Tables that are global by design (never tenant tables).
+    pub global_tables: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct SecretsConfig {
+    /// Extra words that make a name secret-like (added to the built-in list).
+    pub names: Vec<String>,
+    /// Names never treated as secrets, matched against the whole identifier.
+    pub not_secret: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct JwtConfig {
+    /// Header fields an unverified-header read may take (key selection).
+    pub allow_unverified_header_keys: Vec<String>,
+}
+
+impl Default for TenantConfig {
+    fn default() -> Self {
+        TenantConfig {
+            columns: [
+                "org_id",
+                "tenant_id",
+                "organization_id",
+                "workspace_id",
+                "workspace_name",
+                "account_id",
+                "customer_id",
+                "team_id",
+            ]
+            .map(String::from)
+            .to_vec(),
+            setting_prefix: "app.".into(),
+            global_tables: Vec::new(),
+        }
+    }
+}
+
+impl Default for SecretsConfig {
+    fn default() -> Self {
+        SecretsConfig {
+            names: Vec::new(),
+            not_secret: Vec::new(),
+        }
+    }
+}
+
+impl Default for JwtConfig {
+    fn default() -> Self {
+        JwtConfig {
+            allow_unverified_header_keys: vec!["kid".into(), "alg".into()],
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            preset: "generic".into(),
+            select: Vec::new(),
+            ignore: Vec::new(),
+            exclude: [
+                "**/node_modules/**",
+                "**/vendor/**",
+                "**/third_party/**",
+                "**/.venv/**",
+                "**/venv/**",
+                "**/site-packages/**",
+                "**/target/**",
+            ]
+            .map(String::from)
+            .to_vec(),
+            severity: BTreeMap::new(),
+            per_path_ignores: BTreeMap::new(),
+            standard: StandardConfig::default(),
+            tenant: TenantConfig::default(),
+            secrets: SecretsConfig::default(),
+            jwt: JwtConfig::default(),
+        }
+    }
+}
+
+/// Keys whose sub-keys are the user's own (rule ids, globs).
+const FREE_FORM: &[&str] = &["severity", "per-path-ignores", "standard.sections"];
+
+/// Where a configuration came from, for messages.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    pub path: Option<PathBuf>,
+}
+
+impl Config {
+    /// The config in effect for `start_dir`: an explicit file, or the first
+    /// `tenant-lint.toml` / `pyproject.toml [tool.tenant-lint]` walking up.
+    pub fn load(explicit: Option<&Path>, start_dir: &Path) -> Result<Loaded, ConfigError> {
+        if let Some(p) = explicit {
+            let table = read_table(p)?;
+            let table = if p.file_name().is_some_and(|n| n == "pyproject.toml") {
+                tool_section(&table).unwrap_or_default()
+            } else {
+                table
+            };
+            return Ok(Loaded {
+                config: Config::from_table(table, &p.display().to_string())?,
+                path: Some(p.to_path_buf()),
+            });
+        }
+        let mut dir = Some(start_dir);
+        while let Some(d) = dir {
+            let own = d.join("tenant-lint.toml");
+            if own.is_file() {
+                return Config::load(Some(&own), start_dir);
+            }
+            let py = d.join("pyproject.toml");
+            if py.is_file() {
+                if let Some(t) = tool_section(&read_table(&py)?) {
+                    return Ok(Loaded {
+                        config: Config::from_table(t, &py.display().to_string())?,
+                        path: Some(py),
+                    });
+                }
+            }
+            dir = d.parent();
+        }
+        Ok(Loaded {
+            config: Config::default(),
+            path: None,
+        })
+    }
+
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Toml {
+            path: origin.into(),
+            cause: e.message().to_string(),
+        })?;
+        Config::from_table(table, origin)
+    }
+
+    fn from_table(table: toml::Table, origin: &str) -> Result<Config, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: origin.into(),
+            message,
+        };
+        let preset_name = match table.get("preset") {
+            None => "generic".to_string(),
+            Some(toml::Value::String(s)) => s.clone(),
+            Some(_) => return Err(invalid("`preset` must be a string".into())),
+        };
+        let base = presets::preset(&preset_name).ok_or_else(|| {
+            invalid(format!(
+                "unknown preset `{preset_name}`; known presets: {}",
+                preset_names().join(", ")
+            ))
+        })?;
+        let schema = toml::Table::try_from(Config::default())
+            .map_err(|e| invalid(format!("internal schema error: {e}")))?;
+        check_keys(&table, &schema, "").map_err(invalid)?;
+        let mut merged = toml::Table::try_from(base)
+            .map_err(|e| invalid(format!("internal schema error: {e}")))?;
+        merge(&mut merged, table);
+        let config: Config = toml::Value::Table(merged)
+            .try_into()
+            .map_err(|e: toml::de::Error| invalid(e.message().to_string()))?;
+        config.validate().map_err(invalid)?;
+        Ok(config)
+    }
+
+    /// Values that deserialise but make no sense.
+    fn validate(&self) -> Result<(), String> {
+        let known = |s: &str| crate::rules::find(s).is_some() || s.eq_ignore_ascii_case("ALL");
+        for id in self.select.iter().chain(&self.ignore) {
+            if !known(id) {
+                return Err(unknown_rule_message(id, "select/ignore"));
+            }
+        }
+        for id in self.severity.keys().chain(self.standard.sections.keys()) {
+            if crate::rules::find(id).is_none() {
+                return Err(unknown_rule_message(id, "a rule table"));
+            }
+        }
+        for (glob, ids) in &self.per_path_ignores {
+            globset::Glob::new(glob).map_err(|e| format!("per-path-ignores: bad glob `{glob}`: {e}"))?;
+            for id in ids {
+                if !known(id) {
+                    return Err(unknown_rule_message(id, "per-path-ignores"));
+                }
+            }
+        }
+        for glob in &self.exclude {
+            globset::Glob::new(glob).map_err(|e| format!("exclude: bad glob `{glob}`: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// The text cited on a finding's `Standard:` line.
+    pub fn standard_for(&self, rule: &crate::rules::RuleMeta) -> String {
+        let own = format!("rules/{}", rule.doc_file());
+        if self.standard.document.is_empty() {
+            return own;
+        }
+        match self.standard.sections.get(rule.id) {
+            Some(s) => {
+                let parts: Vec<String> = s
+                    .split(',')
+                    .map(|p| format!("§{}", p.trim()))
+                    .collect();
+                format!("{} {}", self.standard.document, parts.join(", "))
+            }
+            None => own,
+        }
+    }
+}
+
+fn unknown_rule_message(id: &str, place: &str) -> String {
+    let names: Vec<&str> = crate::rules::all()
+        .iter()
+        .flat_map(|r| [r.id, r.name])
+        .collect();
+    let hint = did_you_mean(id, &names)
+        .map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_else(|| "; run `tenant-lint rules` for the list".into());
+    format!("unknown rule `{id}` in {place}{hint}")
+}
+
+fn read_table(p: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(p).map_err(|e| ConfigError::Read {
+        path: p.display().to_string(),
+        cause: e.kind().to_string(),
+    })?;
+    text.parse().map_err(|e: toml::de::Error| ConfigError::Toml {
+        path: p.display().to_string(),
+        cause: e.message().to_string(),
+    })
+}
+
+fn tool_section(t: &toml::Table) -> Option<toml::Table> {
+    t.get("tool")?.get("tenant-lint")?.as_table().cloned()
+}
+
+fn check_keys(user: &toml::Table, schema: &toml::Table, prefix: &str) -> Result<(), String> {
+    for (k, v) in user {
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        let Some(expected) = schema.get(k) else {
+            let keys: Vec<&str> = schema.keys().map(String::as_str).collect();
+            let hint = did_you_mean(k, &keys)
+                .map(|s| format!("; did you mean `{}`?", qualify(prefix, s)))
+                .unwrap_or_else(|| format!("; known keys here: {}", keys.join(", ")));
+            return Err(format!("unknown key `{path}`{hint}"));
+        };
+        if FREE_FORM.contains(&path.as_str()) {
+            if !v.is_table() {
+                return Err(format!("`{path}` must be a table"));
+            }
+            continue;
+        }
+        if let (Some(ut), Some(st)) = (v.as_table(), expected.as_table()) {
+            check_keys(ut, st, &path)?;
+        } else if v.is_table() != expected.is_table() {
+            return Err(format!(
+                "`{path}` must be {}",
+                if expected.is_table() { "a table" } else { "a value, not a table" }
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn qualify(prefix: &str, k: &str) -> String {
+    if prefix.is_empty() {
+        k.to_string()
+    } else {
+        format!("{prefix}.{k}")
+    }
+}
+
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// The closest candidate by edit distance, when it is close enough.
+pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let w = word.to_ascii_lowercase().replace('_', "-");
+    candidates
+        .iter()
+        .map(|c| (edit_distance(&w, &c.to_ascii_lowercase()), *c))
+        .filter(|(d, c)| *d <= (c.len().max(3) / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_get_a_suggestion() {
+        let e = Config::from_toml_str("[tenant]\ncolumn = [\"org_id\"]\n", "t.toml").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.toml: unknown key `tenant.column`; did you mean `tenant.columns`?"
+        );
+        let e = Config::from_toml_str("selct = []\n", "t.toml").unwrap_err();
+        assert!(e.to_string().contains("did you mean `select`"), "{e}");
+    }
+
+    #[test]
+    fn user_values_override_the_preset_and_keep_the_rest() {
+        let c = Config::from_toml_str(
+            "preset = \"klai\"\n[tenant]\nglobal-tables = [\"plans\"]\n[severity]\nTL013 = \"soft\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.preset, "klai");
+        assert_eq!(c.tenant.global_tables, vec!["plans"]);
+        assert!(c.tenant.columns.contains(&"org_id".to_string()));
+        assert_eq!(c.severity.get("TL013"), Some(&Severity::Soft));
+        assert_eq!(c.standard.document, "standards.md");
+    }
+
+    #[test]
+    fn bad_values_are_rejected_with_the_reason() {
+        let e = Config::from_toml_str("select = [\"TL999\"]\n", "t.toml").unwrap_err();
+        assert!(e.to_string().contains("unknown rule `TL999`"), "{e}");
+        let e = Config::from_toml_str("[severity]\nTL013 = \"loud\"\n", "t.toml").unwrap_err();
+        assert!(e.to_string().contains("loud"), "{e}");
+        let e = Config::from_toml_str("preset = \"acme\"\n", "t.toml").unwrap_err();
+        assert!(e.to_string().contains("known presets: generic, klai"), "{e}");
+    }
+
+    #[test]
+    fn starter_files_parse() {
+        for p in preset_names() {
+            let text = starter_toml(p).unwrap();
+            let c = Config::from_toml_str(&text, "init").unwrap();
+            assert_eq!(c.preset, *p);
+        }
+    }
+}

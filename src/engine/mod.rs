@@ -1,0 +1,394 @@
+//! The engine: pre-filter, parse once, run the candidate rules, apply
+//! suppressions and per-path ignores, and turn diagnostics into findings.
+//! Files are processed in parallel. Knows nothing about git or formats.
+
+pub mod baseline;
+pub mod fingerprint;
+pub mod suppress;
+
+use crate::config::Config;
+use crate::index::ProjectIndex;
+use crate::lang::{self, Language, ParsedFile, Pos};
+use crate::rules::{self, Ctx, Diagnostic, RuleMeta, Severity};
+use aho_corasick::AhoCorasick;
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use rayon::prelude::*;
+use std::ops::Range;
+use std::path::PathBuf;
+
+/// A finding ready for reporting.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule: &'static RuleMeta,
+    pub severity: Severity,
+    pub path: String,
+    pub language: Language,
+    pub start: Pos,
+    pub end: Pos,
+    pub title: String,
+    pub current: String,
+    pub standard: String,
+    pub suggestion: String,
+    pub in_change: bool,
+    pub suppressed: bool,
+    pub fingerprint: String,
+    pub snippet: Snippet,
+}
+
+/// The source lines around a finding, captured once so renderers never
+/// go back to the file.
+#[derive(Debug, Clone, Default)]
+pub struct Snippet {
+    pub first_line: u32,
+    pub text: String,
+    /// The finding's byte range inside `text`.
+    pub span: Range<usize>,
+}
+
+/// Where a file's bytes come from.
+pub enum Content {
+    Bytes(Vec<u8>),
+    Disk(PathBuf),
+}
+
+/// One file of one revision to analyse.
+pub struct Input {
+    /// Repository-relative path with `/`.
+    pub path: String,
+    pub content: Content,
+    /// Lines (1-based, inclusive ranges) the change touched; `None` when the
+    /// whole file counts as changed (a full scan, an added file).
+    pub changed: Option<Vec<(u32, u32)>>,
+}
+
+/// Why a file was not analysed.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
+}
+
+/// What happened to one file.
+#[derive(Debug, Default)]
+pub struct FileOutcome {
+    pub path: String,
+    pub lines: usize,
+    pub analysed: bool,
+    pub skip_reason: Option<String>,
+    pub notes: Vec<String>,
+    pub findings: Vec<Finding>,
+}
+
+/// The rules to run and everything they need, prepared once per run.
+pub struct Plan<'a> {
+    pub config: &'a Config,
+    pub rules: Vec<&'static RuleMeta>,
+    /// All rules ran, so a suppression that matched nothing is unused.
+    pub complete: bool,
+    pub prefilter: bool,
+    matcher: AhoCorasick,
+    /// For each matcher pattern, the indexes of the rules it triggers.
+    pattern_rules: Vec<Vec<usize>>,
+    excludes: GlobSet,
+    path_ignores: Vec<(GlobSet, Vec<&'static RuleMeta>)>,
+}
+
+impl<'a> Plan<'a> {
+    pub fn new(config: &'a Config, rules: Vec<&'static RuleMeta>, complete: bool) -> Plan<'a> {
+        let mut patterns: Vec<String> = Vec::new();
+        let mut pattern_rules: Vec<Vec<usize>> = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            for t in (r.triggers)(config) {
+                let t = t.to_ascii_lowercase();
+                match patterns.iter().position(|p| *p == t) {
+                    Some(j) => pattern_rules[j].push(i),
+                    None => {
+                        patterns.push(t);
+                        pattern_rules.push(vec![i]);
+                    }
+                }
+            }
+        }
+        let matcher = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&patterns)
+            .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("empty matcher"));
+        let excludes = globs(&config.exclude);
+        let path_ignores = config
+            .per_path_ignores
+            .iter()
+            .map(|(g, ids)| {
+                let rules = ids
+                    .iter()
+                    .flat_map(|id| {
+                        if id.eq_ignore_ascii_case("all") {
+                            rules::all().to_vec()
+                        } else {
+                            rules::find(id).into_iter().collect()
+                        }
+                    })
+                    .collect();
+                (globs(std::slice::from_ref(g)), rules)
+            })
+            .collect();
+        Plan {
+            config,
+            rules,
+            complete,
+            prefilter: true,
+            matcher,
+            pattern_rules,
+            excludes,
+            path_ignores,
+        }
+    }
+
+    pub fn is_excluded(&self, path: &str) -> bool {
+        self.excludes.is_match(path)
+    }
+
+    /// Rules that could fire on this file: language, path ignores, and the
+    /// trigger words found in its bytes.
+    fn candidates(&self, path: &str, lang: Language, bytes: &[u8]) -> Vec<&'static RuleMeta> {
+        let mut wanted: Vec<bool> = self
+            .rules
+            .iter()
+            .map(|r| r.covers(lang) && !self.ignored_here(r, path))
+            .collect();
+        if self.prefilter {
+            let mut hit = vec![false; self.rules.len()];
+            let mut remaining = wanted.iter().filter(|w| **w).count();
+            if remaining > 0 {
+                for m in self.matcher.find_overlapping_iter(bytes) {
+                    for &ri in &self.pattern_rules[m.pattern().as_usize()] {
+                        if wanted[ri] && !hit[ri] {
+                            hit[ri] = true;
+                            remaining -= 1;
+                        }
+                    }
+                    if remaining == 0 {
+                        break;
+                    }
+                }
+            }
+            for (w, h) in wanted.iter_mut().zip(hit) {
+                *w &= h;
+            }
+        }
+        self.rules
+            .iter()
+            .zip(wanted)
+            .filter_map(|(r, w)| w.then_some(*r))
+            .collect()
+    }
+
+    fn ignored_here(&self, rule: &RuleMeta, path: &str) -> bool {
+        self.path_ignores
+            .iter()
+            .any(|(g, rs)| g.is_match(path) && rs.iter().any(|r| r.id == rule.id))
+    }
+
+    pub fn severity_of(&self, rule: &RuleMeta, d: &Diagnostic) -> Severity {
+        if let Some(s) = self.config.severity.get(rule.id).or_else(|| self.config.severity.get(rule.name)) {
+            return *s;
+        }
+        d.severity.unwrap_or(rule.severity)
+    }
+}
+
+fn globs(patterns: &[String]) -> GlobSet {
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        if let Ok(g) = Glob::new(p) {
+            b.add(g);
+        }
+    }
+    b.build().unwrap_or_else(|_| GlobSet::empty())
+}
+
+/// Analyse every input in parallel.
+pub fn run(plan: &Plan, index: &ProjectIndex, inputs: Vec<Input>) -> Vec<FileOutcome> {
+    let ctx = Ctx::new(plan.config, index);
+    let mut out: Vec<FileOutcome> = inputs.into_par_iter().map(|i| analyse(plan, &ctx, i)).collect();
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+fn analyse(plan: &Plan, ctx: &Ctx, input: Input) -> FileOutcome {
+    let mut outcome = FileOutcome {
+        path: input.path.clone(),
+        ..FileOutcome::default()
+    };
+    let Some(lang) = Language::from_path(&input.path) else {
+        outcome.skip_reason = Some(match lang::unsupported_language_name(&input.path) {
+            Some(l) => format!("unsupported language ({l})"),
+            None => "unsupported file type".into(),
+        });
+        return outcome;
+    };
+    let bytes = match input.content {
+        Content::Bytes(b) => b,
+        Content::Disk(p) => match std::fs::read(&p) {
+            Ok(b) => b,
+            Err(e) => {
+                outcome.skip_reason = Some(format!("cannot read: {}", e.kind()));
+                return outcome;
+            }
+        },
+    };
+    outcome.lines = bytecount_lines(&bytes);
+    let text = match lang::check_readable(&bytes) {
+        Ok(t) => t,
+        Err(f) => {
+            outcome.skip_reason = Some(f.reason);
+            return outcome;
+        }
+    };
+    let candidates = plan.candidates(&input.path, lang, &bytes);
+    outcome.analysed = true;
+    if candidates.is_empty() {
+        return outcome;
+    }
+    let file = match ParsedFile::parse(&input.path, lang, text) {
+        Ok(f) => f,
+        Err(f) => {
+            outcome.analysed = false;
+            outcome.skip_reason = Some(f.reason);
+            return outcome;
+        }
+    };
+    if let Some(p) = file.syntax_error {
+        outcome.notes.push(format!(
+            "{} has a syntax error at line {}; the rest was analysed",
+            input.path, p.line
+        ));
+    }
+    let mut findings = Vec::new();
+    for rule in candidates {
+        let mut diags = Vec::new();
+        (rule.check)(ctx, &file, &mut diags);
+        for d in diags {
+            findings.push(to_finding(plan, rule, &file, d, input.changed.as_deref()));
+        }
+    }
+    findings.sort_by_key(|f| (f.start, f.rule.id));
+    findings.dedup_by(|a, b| a.rule.id == b.rule.id && a.start == b.start && a.end == b.end);
+    apply_suppressions(plan, &file, &mut findings, input.changed.as_deref());
+    outcome.findings = findings;
+    outcome
+}
+
+fn bytecount_lines(b: &[u8]) -> usize {
+    let n = b.iter().filter(|&&c| c == b'\n').count();
+    if b.last().is_some_and(|&c| c != b'\n') {
+        n + 1
+    } else {
+        n
+    }
+}
+
+fn in_change(changed: Option<&[(u32, u32)]>, start: u32, end: u32) -> bool {
+    match changed {
+        None => true,
+        Some(ranges) => ranges.iter().any(|&(a, b)| a <= end && start <= b),
+    }
+}
+
+pub(crate) fn to_finding(
+    plan: &Plan,
+    rule: &'static RuleMeta,
+    file: &ParsedFile,
+    d: Diagnostic,
+    changed: Option<&[(u32, u32)]>,
+) -> Finding {
+    let src = &file.src;
+    let range = d.range.start.min(src.text.len())..d.range.end.min(src.text.len()).max(d.range.start.min(src.text.len()));
+    let start = src.pos(range.start);
+    let end = src.pos(range.end);
+    let current: String = src.line(start.line).trim().chars().take(200).collect();
+    let last_line = end.line.min(start.line + 5);
+    let lines = src.lines_range(start.line, last_line);
+    let snippet = Snippet {
+        first_line: start.line,
+        text: src.text[lines.clone()].to_string(),
+        span: (range.start - lines.start)..(range.end.min(lines.end) - lines.start),
+    };
+    Finding {
+        rule,
+        severity: plan.severity_of(rule, &d),
+        path: file.path.clone(),
+        language: file.lang,
+        start,
+        end,
+        fingerprint: fingerprint::of(rule.id, &file.path, &src.text[range]),
+        title: d.title,
+        current,
+        standard: plan.config.standard_for(rule),
+        suggestion: d.suggestion,
+        in_change: in_change(changed, start.line, end.line),
+        suppressed: false,
+        snippet,
+    }
+}
+
+/// Mark suppressed findings, and report suppression comments that are
+/// unknown, unused, or lack the reason a HARD rule requires.
+fn apply_suppressions(plan: &Plan, file: &ParsedFile, findings: &mut Vec<Finding>, changed: Option<&[(u32, u32)]>) {
+    let sups = suppress::parse(&file.src, file.lang);
+    if sups.is_empty() {
+        return;
+    }
+    let hygiene = &rules::tl000_suppression_hygiene::RULE;
+    let hygiene_on = plan.rules.iter().any(|r| r.id == hygiene.id);
+    let mut extra = Vec::new();
+    for s in &sups {
+        let mut used = false;
+        for f in findings.iter_mut().filter(|f| s.covers_line(f.start.line) && s.names(f.rule.id, f.rule.name)) {
+            if f.severity == Severity::Hard && s.reason.is_empty() {
+                if hygiene_on {
+                    extra.push(Diagnostic::new(
+                        s.range.clone(),
+                        format!("Suppression of HARD rule {} without a reason is ignored", f.rule.id),
+                        format!("{} tenant-lint: allow({}) <why this is safe>", file.lang.comment_marker(), f.rule.id),
+                    ));
+                }
+                used = true;
+                continue;
+            }
+            f.suppressed = true;
+            used = true;
+        }
+        if !hygiene_on {
+            continue;
+        }
+        if !used && plan.complete && s.rules.iter().all(|id| rules::find(id).is_some()) {
+            extra.push(Diagnostic::new(
+                s.range.clone(),
+                format!("Unused suppression of {}", s.rules.join(", ")),
+                "delete the comment: nothing on this line needs it any more",
+            ));
+        }
+    }
+    for d in extra {
+        findings.push(to_finding(plan, hygiene, file, d, changed));
+    }
+}
+
+/// Select the rules for a run from config and command line.
+pub fn select_rules(select: &[String], ignore: &[String]) -> (Vec<&'static RuleMeta>, bool) {
+    let selected: Vec<&'static RuleMeta> = if select.is_empty() || select.iter().any(|s| s.eq_ignore_ascii_case("all")) {
+        rules::all().to_vec()
+    } else {
+        rules::all()
+            .iter()
+            .copied()
+            .filter(|r| select.iter().any(|s| r.id.eq_ignore_ascii_case(s) || r.name == s))
+            .collect()
+    };
+    let chosen: Vec<&'static RuleMeta> = selected
+        .into_iter()
+        .filter(|r| !ignore.iter().any(|s| r.id.eq_ignore_ascii_case(s) || r.name == s))
+        .collect();
+    let complete = chosen.len() == rules::all().len();
+    (chosen, complete)
+}

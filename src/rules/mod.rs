@@ -1,0 +1,141 @@
+//! Rules: pure functions from (parsed file, project index, config) to
+//! diagnostics. A rule never reads files, talks to git or formats output.
+//!
+//! Each rule is declared once, by a `RuleMeta` constant in its own file and
+//! one line in `REGISTRY`; listings, SARIF descriptors, "Check N" numbering
+//! and documentation lookup all derive from that declaration.
+
+pub mod names;
+pub mod tl000_suppression_hygiene;
+mod tl013_constant_time_compare;
+mod tl017_jwt_verification;
+
+use crate::config::Config;
+use crate::index::ProjectIndex;
+use crate::lang::{Language, ParsedFile};
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+
+/// Every rule, in id order. Adding a rule adds one line here.
+static REGISTRY: &[&RuleMeta] = &[
+    &tl000_suppression_hygiene::RULE,
+    &tl013_constant_time_compare::RULE,
+    &tl017_jwt_verification::RULE,
+];
+
+pub fn all() -> &'static [&'static RuleMeta] {
+    REGISTRY
+}
+
+/// Look a rule up by id (`TL013`, any case) or name (`constant-time-compare`).
+pub fn find(key: &str) -> Option<&'static RuleMeta> {
+    REGISTRY
+        .iter()
+        .copied()
+        .find(|r| r.id.eq_ignore_ascii_case(key) || r.name == key)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    #[serde(alias = "SOFT", alias = "Soft")]
+    Soft,
+    #[serde(alias = "HARD", alias = "Hard")]
+    Hard,
+}
+
+impl Severity {
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Hard => "HARD",
+            Severity::Soft => "SOFT",
+        }
+    }
+}
+
+/// What a rule needs from a run, computed once.
+pub struct Ctx<'a> {
+    pub config: &'a Config,
+    pub index: &'a ProjectIndex,
+    pub secret_words: names::SecretWords,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(config: &'a Config, index: &'a ProjectIndex) -> Ctx<'a> {
+        Ctx {
+            config,
+            index,
+            secret_words: names::SecretWords::new(&config.secrets),
+        }
+    }
+}
+
+/// A rule's declaration.
+pub struct RuleMeta {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub languages: &'static [Language],
+    /// One line for `tenant-lint rules` and SARIF `shortDescription`.
+    pub summary: &'static str,
+    /// The rule's page under `rules/`, embedded.
+    pub doc: &'static str,
+    /// Words at least one of which appears (case-insensitively) in every
+    /// file this rule can report on. The pre-filter relies on it, so a rule
+    /// must never fire on a file without one of them.
+    pub triggers: fn(&Config) -> Vec<String>,
+    pub check: fn(&Ctx, &ParsedFile, &mut Vec<Diagnostic>),
+}
+
+impl std::fmt::Debug for RuleMeta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.id, self.name)
+    }
+}
+
+impl RuleMeta {
+    /// "Check N": the rule's number.
+    pub fn number(&self) -> u32 {
+        self.id.trim_start_matches("TL").parse().unwrap_or(0)
+    }
+
+    pub fn doc_file(&self) -> String {
+        format!("{}-{}.md", self.id, self.name)
+    }
+
+    pub fn covers(&self, lang: Language) -> bool {
+        self.languages.contains(&lang)
+    }
+}
+
+/// A rule's report on one place of one file.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    /// Byte range in the file's text.
+    pub range: Range<usize>,
+    pub title: String,
+    pub suggestion: String,
+    /// Overrides the rule's severity (a rule's SOFT companion).
+    pub severity: Option<Severity>,
+}
+
+impl Diagnostic {
+    pub fn new(range: Range<usize>, title: impl Into<String>, suggestion: impl Into<String>) -> Self {
+        Diagnostic {
+            range,
+            title: title.into(),
+            suggestion: suggestion.into(),
+            severity: None,
+        }
+    }
+
+    pub fn soft(mut self) -> Self {
+        self.severity = Some(Severity::Soft);
+        self
+    }
+}
+
+/// Static trigger lists.
+fn words(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
