@@ -3,7 +3,9 @@
 
 use crate::cli::{Cli, Command, FailOn};
 use crate::config::{self, Config};
-use crate::engine::{self, baseline::Baseline, Content, FileOutcome, Finding, Input, Plan, Skipped};
+use crate::engine::{
+    self, baseline::Baseline, Content, FileOutcome, Finding, Input, Plan, Skipped,
+};
 use crate::index::ProjectIndex;
 use crate::input::{git::Repo, patch, walk, Change, ChangedFile};
 use crate::lang::{self, Language};
@@ -31,26 +33,41 @@ pub fn run(cli: Cli) -> Result<i32, AppError> {
     match &cli.command {
         Some(Command::Rules) => return Ok(list_rules()),
         Some(Command::Rule { id }) => return show_rule(id),
-        Some(Command::Init { preset, path, force }) => return init(preset, path, *force),
+        Some(Command::Init {
+            preset,
+            path,
+            force,
+        }) => return init(preset, path, *force),
         None => {}
     }
     if let Some(n) = cli.jobs {
         if n == 0 {
             return Err(AppError::Usage("-j needs at least 1 thread".into()));
         }
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
     }
     let started = Instant::now();
-    let cwd = std::env::current_dir().map_err(|e| AppError::Io(format!("cannot read the current directory: {e}")))?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| AppError::Io(format!("cannot read the current directory: {e}")))?;
     let loaded = Config::load(cli.config.as_deref(), &cwd)?;
     let config = loaded.config;
-    let select: Vec<String> = if cli.select.is_empty() { config.select.clone() } else { cli.select.clone() };
+    let select: Vec<String> = if cli.select.is_empty() {
+        config.select.clone()
+    } else {
+        cli.select.clone()
+    };
     let ignore: Vec<String> = config.ignore.iter().chain(&cli.ignore).cloned().collect();
     for id in select.iter().chain(&ignore) {
         if !id.eq_ignore_ascii_case("all") && rules::find(id).is_none() {
             let names: Vec<&str> = rules::all().iter().map(|r| r.id).collect();
-            let hint = config::did_you_mean(id, &names).map(|m| format!(" (did you mean {m}?)")).unwrap_or_default();
-            return Err(AppError::Usage(format!("unknown rule `{id}`{hint}; `tenant-lint rules` lists them")));
+            let hint = config::did_you_mean(id, &names)
+                .map(|m| format!(" (did you mean {m}?)"))
+                .unwrap_or_default();
+            return Err(AppError::Usage(format!(
+                "unknown rule `{id}`{hint}; `tenant-lint rules` lists them"
+            )));
         }
     }
     let (chosen, complete) = engine::select_rules(&select, &ignore);
@@ -70,14 +87,30 @@ pub fn run(cli: Cli) -> Result<i32, AppError> {
     if let Some(path) = &cli.write_baseline {
         let b = Baseline::from_findings(report.findings.iter().filter(|f| !f.suppressed));
         let text = serde_json::to_string_pretty(&b).map_err(|e| AppError::Io(e.to_string()))?;
-        std::fs::write(path, text + "\n").map_err(|e| AppError::Io(format!("cannot write baseline {}: {e}", path.display())))?;
+        std::fs::write(path, text + "\n")
+            .map_err(|e| AppError::Io(format!("cannot write baseline {}: {e}", path.display())))?;
         if !cli.quiet {
-            eprintln!("tenant-lint: wrote {} findings to baseline {}", b.findings.iter().map(|e| e.count).sum::<u32>(), path.display());
+            eprintln!(
+                "tenant-lint: wrote {} findings to baseline {}",
+                b.findings.iter().map(|e| e.count).sum::<u32>(),
+                path.display()
+            );
         }
     }
     if let Some(path) = &cli.baseline {
-        let text = std::fs::read_to_string(path).map_err(|e| AppError::Io(format!("cannot read baseline {}: {}", path.display(), e.kind())))?;
-        let b = Baseline::parse(&text).map_err(|e| AppError::Usage(format!("{}: {e}; write one with --write-baseline", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            AppError::Io(format!(
+                "cannot read baseline {}: {}",
+                path.display(),
+                e.kind()
+            ))
+        })?;
+        let b = Baseline::parse(&text).map_err(|e| {
+            AppError::Usage(format!(
+                "{}: {e}; write one with --write-baseline",
+                path.display()
+            ))
+        })?;
         report.baselined = b.filter(&mut report.findings);
     }
     report.suppressed = report.findings.iter().filter(|f| f.suppressed).count();
@@ -106,7 +139,8 @@ pub fn run(cli: Cli) -> Result<i32, AppError> {
         rendered.push_str(&report::render(&report, Format::Github, false));
     }
     match &cli.output {
-        Some(p) => std::fs::write(p, &rendered).map_err(|e| AppError::Io(format!("cannot write {}: {}", p.display(), e.kind())))?,
+        Some(p) => std::fs::write(p, &rendered)
+            .map_err(|e| AppError::Io(format!("cannot write {}: {}", p.display(), e.kind())))?,
         None => {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(rendered.as_bytes());
@@ -154,20 +188,31 @@ fn show_rule(id: &str) -> Result<i32, AppError> {
         }
         None => {
             let names: Vec<&str> = rules::all().iter().flat_map(|r| [r.id, r.name]).collect();
-            let hint = config::did_you_mean(id, &names).map(|m| format!("did you mean `{m}`? ")).unwrap_or_default();
-            Err(AppError::Usage(format!("no rule `{id}`; {hint}`tenant-lint rules` lists them")))
+            let hint = config::did_you_mean(id, &names)
+                .map(|m| format!("did you mean `{m}`? "))
+                .unwrap_or_default();
+            Err(AppError::Usage(format!(
+                "no rule `{id}`; {hint}`tenant-lint rules` lists them"
+            )))
         }
     }
 }
 
 fn init(preset: &str, path: &Path, force: bool) -> Result<i32, AppError> {
     let text = config::starter_toml(preset).ok_or_else(|| {
-        AppError::Usage(format!("unknown preset `{preset}`; known presets: {}", config::preset_names().join(", ")))
+        AppError::Usage(format!(
+            "unknown preset `{preset}`; known presets: {}",
+            config::preset_names().join(", ")
+        ))
     })?;
     if path.exists() && !force {
-        return Err(AppError::Usage(format!("{} already exists; pass --force to overwrite it", path.display())));
+        return Err(AppError::Usage(format!(
+            "{} already exists; pass --force to overwrite it",
+            path.display()
+        )));
     }
-    std::fs::write(path, text).map_err(|e| AppError::Io(format!("cannot write {}: {}", path.display(), e.kind())))?;
+    std::fs::write(path, text)
+        .map_err(|e| AppError::Io(format!("cannot write {}: {}", path.display(), e.kind())))?;
     println!("wrote {} (preset {preset})", path.display());
     Ok(0)
 }
@@ -175,9 +220,13 @@ fn init(preset: &str, path: &Path, force: bool) -> Result<i32, AppError> {
 /// The pull-request description: `--pr-body`, else the GitHub event payload.
 fn read_pr_body(path: Option<&Path>) -> Result<Option<String>, AppError> {
     if let Some(p) = path {
-        return std::fs::read_to_string(p)
-            .map(Some)
-            .map_err(|e| AppError::Io(format!("cannot read --pr-body {}: {}", p.display(), e.kind())));
+        return std::fs::read_to_string(p).map(Some).map_err(|e| {
+            AppError::Io(format!(
+                "cannot read --pr-body {}: {}",
+                p.display(),
+                e.kind()
+            ))
+        });
     }
     let Some(event) = std::env::var_os("GITHUB_EVENT_PATH") else {
         return Ok(None);
@@ -186,20 +235,41 @@ fn read_pr_body(path: Option<&Path>) -> Result<Option<String>, AppError> {
         return Ok(None);
     };
     let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-    Ok(v.pointer("/pull_request/body").and_then(|b| b.as_str()).map(String::from))
+    Ok(v.pointer("/pull_request/body")
+        .and_then(|b| b.as_str())
+        .map(String::from))
 }
 
 // ------------------------------------------------------------ full scan
 
-fn full_scan(cli: &Cli, plan: &Plan, index: &ProjectIndex, cwd: &Path, paths: &[PathBuf]) -> Result<Report, AppError> {
-    let paths: Vec<PathBuf> = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
-    let described = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
+fn full_scan(
+    cli: &Cli,
+    plan: &Plan,
+    index: &ProjectIndex,
+    cwd: &Path,
+    paths: &[PathBuf],
+) -> Result<Report, AppError> {
+    let paths: Vec<PathBuf> = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let described = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
     let repo = Repo::discover(cwd).ok();
     let (inputs, branch): (Vec<Input>, String) = if let Some(rev) = &cli.head {
         let repo = repo.ok_or_else(|| AppError::Usage("--head needs a git repository".into()))?;
         let prefixes: Vec<String> = paths
             .iter()
-            .map(|p| p.to_string_lossy().trim_start_matches("./").trim_end_matches('/').to_string())
+            .map(|p| {
+                p.to_string_lossy()
+                    .trim_start_matches("./")
+                    .trim_end_matches('/')
+                    .to_string()
+            })
             .filter(|p| p != "." && !p.is_empty())
             .collect();
         let mut inputs = Vec::new();
@@ -207,31 +277,49 @@ fn full_scan(cli: &Cli, plan: &Plan, index: &ProjectIndex, cwd: &Path, paths: &[
             if Language::from_path(&path).is_none() || plan.is_excluded(&path) {
                 continue;
             }
-            if !prefixes.is_empty() && !prefixes.iter().any(|p| path == *p || path.starts_with(&format!("{p}/"))) {
+            if !prefixes.is_empty()
+                && !prefixes
+                    .iter()
+                    .any(|p| path == *p || path.starts_with(&format!("{p}/")))
+            {
                 continue;
             }
             if let Some(bytes) = repo.read_at(rev, &path)? {
-                inputs.push(Input { path, content: Content::Bytes(bytes), changed: None });
+                inputs.push(Input {
+                    path,
+                    content: Content::Bytes(bytes),
+                    changed: None,
+                });
             }
         }
         (inputs, rev.clone())
     } else {
-        let root = repo.as_ref().map(|r| r.root()).unwrap_or_else(|| cwd.to_path_buf());
+        let root = repo
+            .as_ref()
+            .map(|r| r.root())
+            .unwrap_or_else(|| cwd.to_path_buf());
         let files = walk::supported_files(&root, &paths, rayon::current_num_threads())?;
         let inputs = files
             .into_iter()
             .filter(|(rel, _)| !plan.is_excluded(rel))
-            .map(|(path, disk)| Input { path, content: Content::Disk(disk), changed: None })
+            .map(|(path, disk)| Input {
+                path,
+                content: Content::Disk(disk),
+                changed: None,
+            })
             .collect();
         let branch = repo.as_ref().map(|r| r.branch_name()).unwrap_or_else(|| {
-            cwd.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| ".".into())
+            cwd.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| ".".into())
         });
         (inputs, branch)
     };
     let outcomes = engine::run(plan, index, inputs);
     let files = outcomes.len();
     let total_lines: usize = outcomes.iter().map(|o| o.lines).sum();
-    let weights: HashMap<String, usize> = outcomes.iter().map(|o| (o.path.clone(), o.lines)).collect();
+    let weights: HashMap<String, usize> =
+        outcomes.iter().map(|o| (o.path.clone(), o.lines)).collect();
     let confidence = confidence(&outcomes, &weights, "full");
     let findings = outcomes.into_iter().flat_map(|o| o.findings).collect();
     Ok(Report {
@@ -270,22 +358,31 @@ fn load_change(cli: &Cli, cwd: &Path) -> Result<Change, AppError> {
 fn patch_change(src: &str, head: Option<&str>, cwd: &Path) -> Result<Change, AppError> {
     let (text, description) = if src == "-" {
         let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf).map_err(|e| AppError::Io(format!("cannot read the patch from stdin: {e}")))?;
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| AppError::Io(format!("cannot read the patch from stdin: {e}")))?;
         (buf, "patch from stdin".to_string())
     } else {
-        let buf = std::fs::read(src).map_err(|e| AppError::Io(format!("cannot read patch {src}: {}", e.kind())))?;
+        let buf = std::fs::read(src)
+            .map_err(|e| AppError::Io(format!("cannot read patch {src}: {}", e.kind())))?;
         (buf, format!("patch {src}"))
     };
     let text = String::from_utf8_lossy(&text);
-    let patches = patch::parse(&text).map_err(|e| AppError::Usage(format!("{description}: {e}")))?;
+    let patches =
+        patch::parse(&text).map_err(|e| AppError::Usage(format!("{description}: {e}")))?;
     let repo = Repo::discover(cwd).ok();
-    let root = repo.as_ref().map(|r| r.root()).unwrap_or_else(|| cwd.to_path_buf());
+    let root = repo
+        .as_ref()
+        .map(|r| r.root())
+        .unwrap_or_else(|| cwd.to_path_buf());
     let mut files = Vec::new();
     for p in patches {
         let head_bytes = match (&p.new_path, head, &repo) {
             (None, _, _) => None,
             (Some(path), Some(rev), Some(r)) => r.read_at(rev, path)?,
-            (Some(_), Some(_), None) => return Err(AppError::Usage("--head needs a git repository".into())),
+            (Some(_), Some(_), None) => {
+                return Err(AppError::Usage("--head needs a git repository".into()))
+            }
             (Some(path), None, _) => std::fs::read(root.join(path)).ok(),
         };
         let mut file = ChangedFile {
@@ -297,20 +394,32 @@ fn patch_change(src: &str, head: Option<&str>, cwd: &Path) -> Result<Change, App
             ..ChangedFile::default()
         };
         if p.new_path.is_some() && head_bytes.is_none() && !p.binary {
-            file.base_unknown = Some(format!("{} is in the patch but not in the work tree", p.path()));
+            file.base_unknown = Some(format!(
+                "{} is in the patch but not in the work tree",
+                p.path()
+            ));
         }
         if p.old_path.is_some() && !p.binary {
             let post = head_bytes.as_deref().map(String::from_utf8_lossy);
             match p.reverse_apply(post.as_deref()) {
                 Ok(pre) => file.base = Some(pre.into_bytes()),
-                Err(e) => file.base_unknown = Some(format!("pre-image of {} not rebuilt: {e}", p.path())),
+                Err(e) => {
+                    file.base_unknown = Some(format!("pre-image of {} not rebuilt: {e}", p.path()))
+                }
             }
         }
         file.head = head_bytes;
         files.push(file);
     }
-    let branch = repo.as_ref().map(|r| r.branch_name()).unwrap_or_else(|| "patch".into());
-    Ok(Change { description, branch, files })
+    let branch = repo
+        .as_ref()
+        .map(|r| r.branch_name())
+        .unwrap_or_else(|| "patch".into());
+    Ok(Change {
+        description,
+        branch,
+        files,
+    })
 }
 
 fn review_change(plan: &Plan, index: &ProjectIndex, change: Change) -> Report {
@@ -326,7 +435,10 @@ fn review_change(plan: &Plan, index: &ProjectIndex, change: Change) -> Report {
     for f in &files {
         if f.binary {
             if Language::from_path(f.display_path()).is_some() {
-                skipped_early.push(Skipped { path: f.display_path().into(), reason: "binary file".into() });
+                skipped_early.push(Skipped {
+                    path: f.display_path().into(),
+                    reason: "binary file".into(),
+                });
             }
             continue;
         }
@@ -335,12 +447,24 @@ fn review_change(plan: &Plan, index: &ProjectIndex, change: Change) -> Report {
         }
         let Some(path) = &f.new_path else { continue };
         if let Some(bytes) = &f.head {
-            let changed = if f.old_path.is_none() { None } else { Some(f.changed.clone()) };
-            head_inputs.push(Input { path: path.clone(), content: Content::Bytes(bytes.clone()), changed });
+            let changed = if f.old_path.is_none() {
+                None
+            } else {
+                Some(f.changed.clone())
+            };
+            head_inputs.push(Input {
+                path: path.clone(),
+                content: Content::Bytes(bytes.clone()),
+                changed,
+            });
         }
         if let (Some(_), Some(bytes), None) = (&f.old_path, &f.base, &f.base_unknown) {
             // Analysed under the head path so a rename keeps fingerprints.
-            base_inputs.push(Input { path: path.clone(), content: Content::Bytes(bytes.clone()), changed: None });
+            base_inputs.push(Input {
+                path: path.clone(),
+                content: Content::Bytes(bytes.clone()),
+                changed: None,
+            });
         }
     }
     let head = engine::run(plan, index, head_inputs);
@@ -373,14 +497,17 @@ fn review_change(plan: &Plan, index: &ProjectIndex, change: Change) -> Report {
         if !code {
             continue;
         }
-        let mut o = FileOutcome { path: p.to_string(), ..FileOutcome::default() };
+        let mut o = FileOutcome {
+            path: p.to_string(),
+            ..FileOutcome::default()
+        };
         if f.new_path.is_none() {
             o.analysed = Language::from_path(p).is_some();
             if !o.analysed {
-                o.skip_reason = Some(unsupported_reason(p));
+                o.skip_reason = Some(lang::unsupported_reason(p));
             }
         } else if Language::from_path(p).is_none() {
-            o.skip_reason = Some(unsupported_reason(p));
+            o.skip_reason = Some(lang::unsupported_reason(p));
         } else {
             o.skip_reason = Some("could not be read".into());
         }
@@ -408,16 +535,13 @@ fn review_change(plan: &Plan, index: &ProjectIndex, change: Change) -> Report {
     }
 }
 
-fn unsupported_reason(p: &str) -> String {
-    match lang::unsupported_language_name(p) {
-        Some(l) => format!("{l}, not a supported language"),
-        None => "unsupported file type".into(),
-    }
-}
-
 /// The share of the (changed) lines that sit in analysed files, lowered
 /// for files parsed with errors; the gaps in words.
-fn confidence(outcomes: &[FileOutcome], weights: &HashMap<String, usize>, mode: &str) -> Confidence {
+fn confidence(
+    outcomes: &[FileOutcome],
+    weights: &HashMap<String, usize>,
+    mode: &str,
+) -> Confidence {
     let weight = |o: &FileOutcome| weights.get(&o.path).copied().unwrap_or(o.lines).max(1) as f64;
     let mut total = 0.0;
     let mut covered = 0.0;
@@ -434,11 +558,24 @@ fn confidence(outcomes: &[FileOutcome], weights: &HashMap<String, usize>, mode: 
         } else {
             skipped.push(Skipped {
                 path: o.path.clone(),
-                reason: o.skip_reason.clone().unwrap_or_else(|| "not analysed".into()),
+                reason: o
+                    .skip_reason
+                    .clone()
+                    .unwrap_or_else(|| "not analysed".into()),
             });
         }
     }
     let _ = mode;
-    let score = if total == 0.0 { 100 } else { ((covered / total) * 100.0).floor() as u32 };
-    Confidence { score, analysed_files, skipped, rules_not_evaluated: Vec::new(), notes }
+    let score = if total == 0.0 {
+        100
+    } else {
+        ((covered / total) * 100.0).floor() as u32
+    };
+    Confidence {
+        score,
+        analysed_files,
+        skipped,
+        rules_not_evaluated: Vec::new(),
+        notes,
+    }
 }

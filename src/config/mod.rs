@@ -64,7 +64,7 @@ pub struct TenantConfig {
     pub global_tables: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct SecretsConfig {
     /// Extra words that make a name secret-like (added to the built-in list).
@@ -97,15 +97,6 @@ impl Default for TenantConfig {
             .to_vec(),
             setting_prefix: "app.".into(),
             global_tables: Vec::new(),
-        }
-    }
-}
-
-impl Default for SecretsConfig {
-    fn default() -> Self {
-        SecretsConfig {
-            names: Vec::new(),
-            not_secret: Vec::new(),
         }
     }
 }
@@ -195,10 +186,12 @@ impl Config {
     }
 
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Toml {
-            path: origin.into(),
-            cause: e.message().to_string(),
-        })?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::Toml {
+                path: origin.into(),
+                cause: e.message().to_string(),
+            })?;
         Config::from_table(table, origin)
     }
 
@@ -245,7 +238,8 @@ impl Config {
             }
         }
         for (glob, ids) in &self.per_path_ignores {
-            globset::Glob::new(glob).map_err(|e| format!("per-path-ignores: bad glob `{glob}`: {e}"))?;
+            globset::Glob::new(glob)
+                .map_err(|e| format!("per-path-ignores: bad glob `{glob}`: {e}"))?;
             for id in ids {
                 if !known(id) {
                     return Err(unknown_rule_message(id, "per-path-ignores"));
@@ -266,10 +260,7 @@ impl Config {
         }
         match self.standard.sections.get(rule.id) {
             Some(s) => {
-                let parts: Vec<String> = s
-                    .split(',')
-                    .map(|p| format!("§{}", p.trim()))
-                    .collect();
+                let parts: Vec<String> = s.split(',').map(|p| format!("§{}", p.trim())).collect();
                 format!("{} {}", self.standard.document, parts.join(", "))
             }
             None => own,
@@ -293,10 +284,11 @@ fn read_table(p: &Path) -> Result<toml::Table, ConfigError> {
         path: p.display().to_string(),
         cause: e.kind().to_string(),
     })?;
-    text.parse().map_err(|e: toml::de::Error| ConfigError::Toml {
-        path: p.display().to_string(),
-        cause: e.message().to_string(),
-    })
+    text.parse()
+        .map_err(|e: toml::de::Error| ConfigError::Toml {
+            path: p.display().to_string(),
+            cause: e.message().to_string(),
+        })
 }
 
 fn tool_section(t: &toml::Table) -> Option<toml::Table> {
@@ -328,7 +320,11 @@ fn check_keys(user: &toml::Table, schema: &toml::Table, prefix: &str) -> Result<
         } else if v.is_table() != expected.is_table() {
             return Err(format!(
                 "`{path}` must be {}",
-                if expected.is_table() { "a table" } else { "a value, not a table" }
+                if expected.is_table() {
+                    "a table"
+                } else {
+                    "a value, not a table"
+                }
             ));
         }
     }
@@ -415,7 +411,10 @@ mod tests {
         let e = Config::from_toml_str("[severity]\nTL013 = \"loud\"\n", "t.toml").unwrap_err();
         assert!(e.to_string().contains("loud"), "{e}");
         let e = Config::from_toml_str("preset = \"acme\"\n", "t.toml").unwrap_err();
-        assert!(e.to_string().contains("known presets: generic, klai"), "{e}");
+        assert!(
+            e.to_string().contains("known presets: generic, klai"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -48,7 +48,8 @@ impl Baseline {
     }
 
     pub fn parse(text: &str) -> Result<Baseline, String> {
-        let b: Baseline = serde_json::from_str(text).map_err(|e| format!("not a tenant-lint baseline ({e})"))?;
+        let b: Baseline =
+            serde_json::from_str(text).map_err(|e| format!("not a tenant-lint baseline ({e})"))?;
         if b.version != 1 {
             return Err(format!("unsupported baseline version {}", b.version));
         }

@@ -189,7 +189,12 @@ impl<'a> Plan<'a> {
     }
 
     pub fn severity_of(&self, rule: &RuleMeta, d: &Diagnostic) -> Severity {
-        if let Some(s) = self.config.severity.get(rule.id).or_else(|| self.config.severity.get(rule.name)) {
+        if let Some(s) = self
+            .config
+            .severity
+            .get(rule.id)
+            .or_else(|| self.config.severity.get(rule.name))
+        {
             return *s;
         }
         d.severity.unwrap_or(rule.severity)
@@ -209,7 +214,10 @@ fn globs(patterns: &[String]) -> GlobSet {
 /// Analyse every input in parallel.
 pub fn run(plan: &Plan, index: &ProjectIndex, inputs: Vec<Input>) -> Vec<FileOutcome> {
     let ctx = Ctx::new(plan.config, index);
-    let mut out: Vec<FileOutcome> = inputs.into_par_iter().map(|i| analyse(plan, &ctx, i)).collect();
+    let mut out: Vec<FileOutcome> = inputs
+        .into_par_iter()
+        .map(|i| analyse(plan, &ctx, i))
+        .collect();
     out.sort_by(|a, b| a.path.cmp(&b.path));
     out
 }
@@ -220,10 +228,7 @@ fn analyse(plan: &Plan, ctx: &Ctx, input: Input) -> FileOutcome {
         ..FileOutcome::default()
     };
     let Some(lang) = Language::from_path(&input.path) else {
-        outcome.skip_reason = Some(match lang::unsupported_language_name(&input.path) {
-            Some(l) => format!("unsupported language ({l})"),
-            None => "unsupported file type".into(),
-        });
+        outcome.skip_reason = Some(lang::unsupported_reason(&input.path));
         return outcome;
     };
     let bytes = match input.content {
@@ -302,7 +307,11 @@ pub(crate) fn to_finding(
     changed: Option<&[(u32, u32)]>,
 ) -> Finding {
     let src = &file.src;
-    let range = d.range.start.min(src.text.len())..d.range.end.min(src.text.len()).max(d.range.start.min(src.text.len()));
+    let range = d.range.start.min(src.text.len())
+        ..d.range
+            .end
+            .min(src.text.len())
+            .max(d.range.start.min(src.text.len()));
     let start = src.pos(range.start);
     let end = src.pos(range.end);
     let current: String = src.line(start.line).trim().chars().take(200).collect();
@@ -333,7 +342,12 @@ pub(crate) fn to_finding(
 
 /// Mark suppressed findings, and report suppression comments that are
 /// unknown, unused, or lack the reason a HARD rule requires.
-fn apply_suppressions(plan: &Plan, file: &ParsedFile, findings: &mut Vec<Finding>, changed: Option<&[(u32, u32)]>) {
+fn apply_suppressions(
+    plan: &Plan,
+    file: &ParsedFile,
+    findings: &mut Vec<Finding>,
+    changed: Option<&[(u32, u32)]>,
+) {
     let sups = suppress::parse(&file.src, file.lang);
     if sups.is_empty() {
         return;
@@ -343,13 +357,23 @@ fn apply_suppressions(plan: &Plan, file: &ParsedFile, findings: &mut Vec<Finding
     let mut extra = Vec::new();
     for s in &sups {
         let mut used = false;
-        for f in findings.iter_mut().filter(|f| s.covers_line(f.start.line) && s.names(f.rule.id, f.rule.name)) {
+        for f in findings
+            .iter_mut()
+            .filter(|f| s.covers_line(f.start.line) && s.names(f.rule.id, f.rule.name))
+        {
             if f.severity == Severity::Hard && s.reason.is_empty() {
                 if hygiene_on {
                     extra.push(Diagnostic::new(
                         s.range.clone(),
-                        format!("Suppression of HARD rule {} without a reason is ignored", f.rule.id),
-                        format!("{} tenant-lint: allow({}) <why this is safe>", file.lang.comment_marker(), f.rule.id),
+                        format!(
+                            "Suppression of HARD rule {} without a reason is ignored",
+                            f.rule.id
+                        ),
+                        format!(
+                            "{} tenant-lint: allow({}) <why this is safe>",
+                            file.lang.comment_marker(),
+                            f.rule.id
+                        ),
                     ));
                 }
                 used = true;
@@ -376,18 +400,27 @@ fn apply_suppressions(plan: &Plan, file: &ParsedFile, findings: &mut Vec<Finding
 
 /// Select the rules for a run from config and command line.
 pub fn select_rules(select: &[String], ignore: &[String]) -> (Vec<&'static RuleMeta>, bool) {
-    let selected: Vec<&'static RuleMeta> = if select.is_empty() || select.iter().any(|s| s.eq_ignore_ascii_case("all")) {
-        rules::all().to_vec()
-    } else {
-        rules::all()
-            .iter()
-            .copied()
-            .filter(|r| select.iter().any(|s| r.id.eq_ignore_ascii_case(s) || r.name == s))
-            .collect()
-    };
+    let selected: Vec<&'static RuleMeta> =
+        if select.is_empty() || select.iter().any(|s| s.eq_ignore_ascii_case("all")) {
+            rules::all().to_vec()
+        } else {
+            rules::all()
+                .iter()
+                .copied()
+                .filter(|r| {
+                    select
+                        .iter()
+                        .any(|s| r.id.eq_ignore_ascii_case(s) || r.name == s)
+                })
+                .collect()
+        };
     let chosen: Vec<&'static RuleMeta> = selected
         .into_iter()
-        .filter(|r| !ignore.iter().any(|s| r.id.eq_ignore_ascii_case(s) || r.name == s))
+        .filter(|r| {
+            !ignore
+                .iter()
+                .any(|s| r.id.eq_ignore_ascii_case(s) || r.name == s)
+        })
         .collect();
     let complete = chosen.len() == rules::all().len();
     (chosen, complete)

@@ -29,13 +29,19 @@ pub fn parse(src: &SourceText, lang: Language) -> Vec<Suppression> {
     for line_no in 1..=src.line_count() as u32 {
         let line = src.line(line_no);
         let Some(m) = line.find(MARKER) else { continue };
-        let Some(c) = line[..m].rfind(comment) else { continue };
+        let Some(c) = line[..m].rfind(comment) else {
+            continue;
+        };
         if !line[c + comment.len()..m].trim().is_empty() || inside_string(&line[..c]) {
             continue;
         }
         let rest = line[m + MARKER.len()..].trim_start();
-        let Some(args) = rest.strip_prefix("allow(") else { continue };
-        let Some(close) = args.find(')') else { continue };
+        let Some(args) = rest.strip_prefix("allow(") else {
+            continue;
+        };
+        let Some(close) = args.find(')') else {
+            continue;
+        };
         let rules = args[..close]
             .split(',')
             .map(|s| s.trim().to_string())
@@ -91,7 +97,10 @@ mod tests {
         assert!(s[1].covers_line(3) && !s[0].covers_line(2));
         let rs = SourceText::new("let a = b; // tenant-lint: allow(TL013) test vector\n".into());
         assert_eq!(parse(&rs, Language::Rust)[0].reason, "test vector");
-        let sql = SourceText::new("-- tenant-lint: allow(TL003): auth path table\nCREATE POLICY p ON t USING (true);\n".into());
+        let sql = SourceText::new(
+            "-- tenant-lint: allow(TL003): auth path table\nCREATE POLICY p ON t USING (true);\n"
+                .into(),
+        );
         let s = parse(&sql, Language::Sql);
         assert_eq!(s[0].reason, "auth path table");
         assert!(s[0].covers_line(2));

@@ -33,7 +33,13 @@ pub struct PolicyFacts {
 }
 
 /// Bytes that must appear in a file for it to hold schema facts.
-pub const SCHEMA_TRIGGERS: &[&str] = &["create table", "alter table", "create policy", "drop policy", "drop table"];
+pub const SCHEMA_TRIGGERS: &[&str] = &[
+    "create table",
+    "alter table",
+    "create policy",
+    "drop policy",
+    "drop table",
+];
 
 impl ProjectIndex {
     /// Fold one piece of SQL (a file or an embedded string) into the index.
@@ -49,7 +55,11 @@ impl ProjectIndex {
         match ast {
             Statement::CreateTable(ct) => {
                 let t = self.tables.entry(table_key(&ct.name)).or_default();
-                t.columns = ct.columns.iter().map(|c| c.name.value.to_ascii_lowercase()).collect();
+                t.columns = ct
+                    .columns
+                    .iter()
+                    .map(|c| c.name.value.to_ascii_lowercase())
+                    .collect();
                 t.defined_in = Some(path.to_string());
             }
             Statement::AlterTable(at) => {
@@ -72,7 +82,10 @@ impl ProjectIndex {
                 t.policies.insert(
                     p.name.value.clone(),
                     PolicyFacts {
-                        command: p.command.as_ref().map_or("ALL".into(), |c| c.to_string().to_ascii_uppercase()),
+                        command: p
+                            .command
+                            .as_ref()
+                            .map_or("ALL".into(), |c| c.to_string().to_ascii_uppercase()),
                         permissive: !p
                             .policy_type
                             .as_ref()

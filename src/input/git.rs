@@ -35,9 +35,20 @@ impl Repo {
 
     /// `main`, else `master`, else `origin/HEAD`'s target.
     pub fn default_base(&self) -> Result<String, InputError> {
-        const TRIED: [&str; 5] = ["main", "master", "origin/main", "origin/master", "origin/HEAD"];
+        const TRIED: [&str; 5] = [
+            "main",
+            "master",
+            "origin/main",
+            "origin/master",
+            "origin/HEAD",
+        ];
         for r in TRIED {
-            if self.repo.revparse_single(r).and_then(|o| o.peel_to_commit()).is_ok() {
+            if self
+                .repo
+                .revparse_single(r)
+                .and_then(|o| o.peel_to_commit())
+                .is_ok()
+            {
                 return Ok(r.to_string());
             }
         }
@@ -103,7 +114,9 @@ impl Repo {
         let mb = self.merge_base(base, self.head_oid()?)?;
         let tree = self.tree(mb)?;
         let mut opts = diff_options();
-        opts.include_untracked(true).recurse_untracked_dirs(true);
+        opts.include_untracked(true)
+            .recurse_untracked_dirs(true)
+            .show_untracked_content(true);
         let diff = self
             .repo
             .diff_tree_to_workdir_with_index(Some(&tree), Some(&mut opts))
@@ -122,7 +135,11 @@ impl Repo {
         let mb = self.merge_base(base, h)?;
         let diff = self
             .repo
-            .diff_tree_to_tree(Some(&self.tree(mb)?), Some(&self.tree(h)?), Some(&mut diff_options()))
+            .diff_tree_to_tree(
+                Some(&self.tree(mb)?),
+                Some(&self.tree(h)?),
+                Some(&mut diff_options()),
+            )
             .map_err(|e| err(format!("git diff failed: {}", e.message())))?;
         let files = self.collect(diff, Side::Objects)?;
         Ok(Change {
@@ -134,10 +151,7 @@ impl Repo {
 
     /// HEAD → index (what `git commit` would record).
     pub fn staged_change(&self) -> Result<Change, InputError> {
-        let tree = match self.repo.head().ok().and_then(|h| h.peel_to_tree().ok()) {
-            Some(t) => Some(t),
-            None => None,
-        };
+        let tree = self.repo.head().ok().and_then(|h| h.peel_to_tree().ok());
         let diff = self
             .repo
             .diff_tree_to_index(tree.as_ref(), None, Some(&mut diff_options()))
@@ -157,7 +171,11 @@ impl Repo {
         let Ok(entry) = tree.get_path(Path::new(path)) else {
             return Ok(None);
         };
-        Ok(self.repo.find_blob(entry.id()).ok().map(|b| b.content().to_vec()))
+        Ok(self
+            .repo
+            .find_blob(entry.id())
+            .ok()
+            .map(|b| b.content().to_vec()))
     }
 
     /// Every blob path in revision `rev` (for `--all` with `--head`).
@@ -182,8 +200,10 @@ impl Repo {
     }
 
     fn collect(&self, mut diff: Diff, side: Side) -> Result<Vec<ChangedFile>, InputError> {
-        diff.find_similar(Some(DiffFindOptions::new().renames(true).for_untracked(true)))
-            .map_err(|e| err(format!("rename detection failed: {}", e.message())))?;
+        diff.find_similar(Some(
+            DiffFindOptions::new().renames(true).for_untracked(true),
+        ))
+        .map_err(|e| err(format!("rename detection failed: {}", e.message())))?;
         let root = self.root();
         let mut out = Vec::new();
         for (i, delta) in diff.deltas().enumerate() {
@@ -191,7 +211,8 @@ impl Repo {
             if matches!(status, Delta::Unmodified | Delta::Ignored) {
                 continue;
             }
-            let path_of = |f: git2::DiffFile| f.path().map(|p| p.to_string_lossy().replace('\\', "/"));
+            let path_of =
+                |f: git2::DiffFile| f.path().map(|p| p.to_string_lossy().replace('\\', "/"));
             let old_path = match status {
                 Delta::Added | Delta::Untracked => None,
                 _ => path_of(delta.old_file()),
@@ -200,7 +221,9 @@ impl Repo {
                 Delta::Deleted => None,
                 _ => path_of(delta.new_file()),
             };
-            let base = old_path.as_ref().and_then(|_| self.blob(delta.old_file().id()));
+            let base = old_path
+                .as_ref()
+                .and_then(|_| self.blob(delta.old_file().id()));
             let head = match (&new_path, side) {
                 (None, _) => None,
                 (Some(p), Side::Workdir) => std::fs::read(root.join(p)).ok(),
@@ -217,29 +240,21 @@ impl Repo {
             if let Ok(Some(patch)) = git2::Patch::from_diff(&diff, i) {
                 file.binary |= delta.flags().is_binary();
                 for h in 0..patch.num_hunks() {
-                    let Ok((hunk, n)) = patch.hunk(h) else { continue };
-                    let mut any_added = false;
-                    let mut any_removed = false;
+                    let Ok((_, n)) = patch.hunk(h) else { continue };
                     for l in 0..n {
-                        let Ok(line) = patch.line_in_hunk(h, l) else { continue };
+                        let Ok(line) = patch.line_in_hunk(h, l) else {
+                            continue;
+                        };
                         match line.origin() {
                             '+' => {
-                                any_added = true;
                                 file.lines_changed += 1;
                                 if let Some(n) = line.new_lineno() {
                                     file.changed.push((n, n));
                                 }
                             }
-                            '-' => {
-                                any_removed = true;
-                                file.lines_changed += 1;
-                            }
+                            '-' => file.lines_changed += 1,
                             _ => {}
                         }
-                    }
-                    if any_removed && !any_added {
-                        let at = hunk.new_start().max(1);
-                        file.changed.push((at, at));
                     }
                 }
             }

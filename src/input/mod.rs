@@ -26,7 +26,10 @@ pub struct ChangedFile {
 
 impl ChangedFile {
     pub fn display_path(&self) -> &str {
-        self.new_path.as_deref().or(self.old_path.as_deref()).unwrap_or("")
+        self.new_path
+            .as_deref()
+            .or(self.old_path.as_deref())
+            .unwrap_or("")
     }
 }
 

@@ -39,13 +39,12 @@ pub enum PatchError {
 }
 
 impl FilePatch {
-    /// Lines of the post-image the patch added or next to which it removed
-    /// lines (1-based, inclusive ranges).
+    /// Lines of the post-image the patch added (1-based, inclusive ranges).
+    /// A pure deletion changes no line that still exists.
     pub fn changed_lines(&self) -> Vec<(u32, u32)> {
         let mut out = Vec::new();
         for h in &self.hunks {
             let mut new_line = h.new_start;
-            let mut touched_removal = false;
             for l in &h.lines {
                 match l {
                     HunkLine::Context(_) => new_line += 1,
@@ -53,13 +52,8 @@ impl FilePatch {
                         out.push((new_line, new_line));
                         new_line += 1;
                     }
-                    HunkLine::Removed(_) => touched_removal = true,
-                    HunkLine::NoNewline => {}
+                    HunkLine::Removed(_) | HunkLine::NoNewline => {}
                 }
-            }
-            if touched_removal && !h.lines.iter().any(|l| matches!(l, HunkLine::Added(_))) {
-                let at = h.new_start.max(1);
-                out.push((at, at));
             }
         }
         out
@@ -75,7 +69,10 @@ impl FilePatch {
     }
 
     pub fn path(&self) -> &str {
-        self.new_path.as_deref().or(self.old_path.as_deref()).unwrap_or("")
+        self.new_path
+            .as_deref()
+            .or(self.old_path.as_deref())
+            .unwrap_or("")
     }
 
     /// Rebuild the pre-image from the post-image. `None` post-image means
@@ -87,9 +84,17 @@ impl FilePatch {
         let mut cursor = 0usize; // index into post_lines
         for (hi, h) in self.hunks.iter().enumerate() {
             // A hunk with new_len 0 starts *after* line new_start.
-            let start = if h.new_len == 0 { h.new_start as usize } else { (h.new_start as usize).saturating_sub(1) };
+            let start = if h.new_len == 0 {
+                h.new_start as usize
+            } else {
+                (h.new_start as usize).saturating_sub(1)
+            };
             if start < cursor || start > post_lines.len() {
-                return Err(format!("hunk {} starts at line {} outside the file", hi + 1, h.new_start));
+                return Err(format!(
+                    "hunk {} starts at line {} outside the file",
+                    hi + 1,
+                    h.new_start
+                ));
             }
             for l in &post_lines[cursor..start] {
                 out.push_str(l);
@@ -177,9 +182,17 @@ pub fn parse(text: &str) -> Result<Vec<FilePatch>, PatchError> {
                 }
                 Some(f) => {
                     files.push(f);
-                    FilePatch { old_path: old, new_path: new, ..FilePatch::default() }
+                    FilePatch {
+                        old_path: old,
+                        new_path: new,
+                        ..FilePatch::default()
+                    }
                 }
-                None => FilePatch { old_path: old, new_path: new, ..FilePatch::default() },
+                None => FilePatch {
+                    old_path: old,
+                    new_path: new,
+                    ..FilePatch::default()
+                },
             };
             cur = Some(f);
             saw_header = true;
@@ -227,8 +240,14 @@ fn parse_hunk(lines: &[&str], at: usize) -> Result<(Hunk, usize), PatchError> {
         .and_then(|r| r.split(" @@").next())
         .ok_or_else(|| bad("hunk header is not `@@ -a,b +c,d @@`"))?;
     let mut parts = inner.split_whitespace();
-    let old = parts.next().and_then(|p| p.strip_prefix('-')).ok_or_else(|| bad("missing old range"))?;
-    let new = parts.next().and_then(|p| p.strip_prefix('+')).ok_or_else(|| bad("missing new range"))?;
+    let old = parts
+        .next()
+        .and_then(|p| p.strip_prefix('-'))
+        .ok_or_else(|| bad("missing old range"))?;
+    let new = parts
+        .next()
+        .and_then(|p| p.strip_prefix('+'))
+        .ok_or_else(|| bad("missing new range"))?;
     let range = |s: &str| -> Option<(u32, u32)> {
         match s.split_once(',') {
             Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
@@ -319,13 +338,19 @@ fn split_git_paths(rest: &str) -> (Option<String>, Option<String>) {
         if parts.len() == 2 {
             let a = unquote(&format!("{}\"", parts[0]));
             let b = unquote(parts[1]);
-            return (Some(strip_prefix_dir(&a).into()), Some(strip_prefix_dir(&b).into()));
+            return (
+                Some(strip_prefix_dir(&a).into()),
+                Some(strip_prefix_dir(&b).into()),
+            );
         }
     }
     // `a/x b/x`: split in the middle when both halves agree in length.
     if let Some(idx) = rest.find(" b/") {
         let (a, b) = rest.split_at(idx);
-        return (Some(strip_prefix_dir(a).into()), Some(strip_prefix_dir(b.trim_start()).into()));
+        return (
+            Some(strip_prefix_dir(a).into()),
+            Some(strip_prefix_dir(b.trim_start()).into()),
+        );
     }
     (None, None)
 }
@@ -409,11 +434,13 @@ mod tests {
 
     #[test]
     fn added_file_and_no_newline_marker() {
-        let p = "--- /dev/null\n+++ b/n.py\n@@ -0,0 +1,2 @@\n+a\n+b\n\\ No newline at end of file\n";
+        let p =
+            "--- /dev/null\n+++ b/n.py\n@@ -0,0 +1,2 @@\n+a\n+b\n\\ No newline at end of file\n";
         let f = &parse(p).unwrap()[0];
         assert_eq!(f.old_path, None);
         assert_eq!(f.changed_lines(), vec![(1, 1), (2, 2)]);
-        let q = "--- a/n.py\n+++ b/n.py\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+c\n";
+        let q =
+            "--- a/n.py\n+++ b/n.py\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+c\n";
         let f = &parse(q).unwrap()[0];
         assert_eq!(f.reverse_apply(Some("a\nc\n")).unwrap(), "a\nb");
     }

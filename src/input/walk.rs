@@ -7,18 +7,27 @@ use std::sync::Mutex;
 
 /// Supported files under `paths`, as (repository-relative path, disk path),
 /// sorted. `root` is what paths are made relative to.
-pub fn supported_files(root: &Path, paths: &[PathBuf], threads: usize) -> Result<Vec<(String, PathBuf)>, InputError> {
+pub fn supported_files(
+    root: &Path,
+    paths: &[PathBuf],
+    threads: usize,
+) -> Result<Vec<(String, PathBuf)>, InputError> {
     for p in paths {
         if !p.exists() {
             return Err(InputError::Io(format!("{} does not exist", p.display())));
         }
     }
-    let (first, rest) = paths.split_first().ok_or_else(|| InputError::Io("no paths to scan".into()))?;
+    let (first, rest) = paths
+        .split_first()
+        .ok_or_else(|| InputError::Io("no paths to scan".into()))?;
     let mut b = ignore::WalkBuilder::new(first);
     for p in rest {
         b.add(p);
     }
-    b.hidden(true).git_ignore(true).require_git(false).threads(threads.max(1));
+    b.hidden(true)
+        .git_ignore(true)
+        .require_git(false)
+        .threads(threads.max(1));
     let found = Mutex::new(Vec::new());
     b.build_parallel().run(|| {
         Box::new(|entry| {
@@ -47,7 +56,10 @@ pub fn supported_files(root: &Path, paths: &[PathBuf], threads: usize) -> Result
 pub fn relative(root: &Path, disk: &Path) -> String {
     let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     let (r, d) = (abs(root), abs(disk));
-    let rel = d.strip_prefix(&r).map(Path::to_path_buf).unwrap_or(d.clone());
+    let rel = d
+        .strip_prefix(&r)
+        .map(Path::to_path_buf)
+        .unwrap_or(d.clone());
     let s = rel.to_string_lossy().replace('\\', "/");
     s.trim_start_matches("./").to_string()
 }

@@ -183,7 +183,8 @@ pub fn decode_python_string(lit: &str, base: usize) -> Option<Decoded> {
                         }
                         out.push('?', host);
                     } else {
-                        let hex: String = (0..n).filter_map(|_| it.next().map(|(_, c)| c)).collect();
+                        let hex: String =
+                            (0..n).filter_map(|_| it.next().map(|(_, c)| c)).collect();
                         let ch = u32::from_str_radix(&hex, 16)
                             .ok()
                             .and_then(char::from_u32)

@@ -80,6 +80,14 @@ pub fn unsupported_language_name(path: &str) -> Option<&'static str> {
     })
 }
 
+/// Why a file is not analysed because of its language.
+pub fn unsupported_reason(path: &str) -> String {
+    match unsupported_language_name(path) {
+        Some(l) => format!("unsupported language ({l})"),
+        None => "unsupported file type".into(),
+    }
+}
+
 /// The syntax tree of one file.
 pub enum Syntax {
     Python(tree_sitter::Tree),

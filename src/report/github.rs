@@ -7,7 +7,9 @@ use std::fmt::Write;
 
 /// Escape a message (`%`, CR, LF).
 fn data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escape a property value (also `:` and `,`).
@@ -20,7 +22,11 @@ pub fn render(r: &Report) -> String {
     let mut list: Vec<_> = r.active().collect();
     list.sort_by_key(|f| std::cmp::Reverse(f.severity));
     for f in list {
-        let level = if f.severity == Severity::Hard { "error" } else { "warning" };
+        let level = if f.severity == Severity::Hard {
+            "error"
+        } else {
+            "warning"
+        };
         let _ = writeln!(
             out,
             "::{level} file={},line={},endLine={},col={},endColumn={},title={}::{}",
@@ -30,7 +36,10 @@ pub fn render(r: &Report) -> String {
             f.start.col,
             f.end.col,
             prop(&format!("{} {}", f.rule.id, f.rule.name)),
-            data(&format!("{}\nSuggestion: {}\nStandard: {}", f.title, f.suggestion, f.standard))
+            data(&format!(
+                "{}\nSuggestion: {}\nStandard: {}",
+                f.title, f.suggestion, f.standard
+            ))
         );
     }
     out

@@ -48,7 +48,10 @@ pub struct Confidence {
 
 impl Report {
     pub fn count(&self, sev: Severity) -> usize {
-        self.findings.iter().filter(|f| !f.suppressed && f.severity == sev).count()
+        self.findings
+            .iter()
+            .filter(|f| !f.suppressed && f.severity == sev)
+            .count()
     }
 
     pub fn active(&self) -> impl Iterator<Item = &Finding> {
@@ -60,13 +63,26 @@ impl Confidence {
     /// "92 — 11 of 12 changed files analysed; web/app.ts (TypeScript) not covered"
     pub fn sentence(&self, mode: &str) -> String {
         let total = self.analysed_files + self.skipped.len();
-        let noun = if mode == "full" { "files" } else { "changed files" };
-        let mut parts = vec![format!("{} of {total} {noun} analysed", self.analysed_files)];
+        let noun = if mode == "full" {
+            "files"
+        } else {
+            "changed files"
+        };
+        let mut parts = vec![format!(
+            "{} of {total} {noun} analysed",
+            self.analysed_files
+        )];
         for s in self.skipped.iter().take(10) {
-            parts.push(format!("{} not covered ({})", s.path, s.reason));
+            match s.reason.strip_prefix("unsupported language (") {
+                Some(l) => parts.push(format!("{} ({} not covered", s.path, l)),
+                None => parts.push(format!("{} not covered ({})", s.path, s.reason)),
+            }
         }
         if self.skipped.len() > 10 {
-            parts.push(format!("{} more files not covered", self.skipped.len() - 10));
+            parts.push(format!(
+                "{} more files not covered",
+                self.skipped.len() - 10
+            ));
         }
         for (id, why) in &self.rules_not_evaluated {
             parts.push(format!("{id} not evaluated ({why})"));

@@ -13,7 +13,12 @@ pub fn render(r: &Report) -> String {
         "**Diff scope:** `{}` ({} files, {} lines)\n",
         r.description, r.files, r.changed_lines
     );
-    section(&mut out, r, Severity::Hard, "## HARD findings (block merge)");
+    section(
+        &mut out,
+        r,
+        Severity::Hard,
+        "## HARD findings (block merge)",
+    );
     section(&mut out, r, Severity::Soft, "## SOFT findings (review)");
     let _ = writeln!(out, "## Confidence\n\n{}", r.confidence.sentence(r.mode));
     if r.suppressed > 0 || r.baselined > 0 {

@@ -12,7 +12,10 @@ fn level(s: Severity) -> &'static str {
 }
 
 pub fn help_uri(doc_file: &str) -> String {
-    format!("{}/blob/main/rules/{doc_file}", env!("CARGO_PKG_REPOSITORY"))
+    format!(
+        "{}/blob/main/rules/{doc_file}",
+        env!("CARGO_PKG_REPOSITORY")
+    )
 }
 
 pub fn render(r: &Report) -> String {
@@ -89,7 +92,9 @@ fn uri_escape(path: &str) -> String {
     let mut out = String::new();
     for b in path.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }

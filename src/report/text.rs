@@ -6,7 +6,11 @@ use annotate_snippets::{Level, Renderer, Snippet};
 use std::fmt::Write;
 
 pub fn render(r: &Report, color: bool) -> String {
-    let renderer = if color { Renderer::styled() } else { Renderer::plain() };
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
     let mut out = String::new();
     for f in &r.findings {
         let level = match f.severity {

@@ -120,7 +120,11 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(range: Range<usize>, title: impl Into<String>, suggestion: impl Into<String>) -> Self {
+    pub fn new(
+        range: Range<usize>,
+        title: impl Into<String>,
+        suggestion: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             range,
             title: title.into(),

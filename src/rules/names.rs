@@ -9,9 +9,26 @@ use crate::config::SecretsConfig;
 
 /// Single pieces that make a name secret-like.
 const SECRET_PIECES: &[&str] = &[
-    "secret", "token", "signature", "sig", "digest", "hexdigest", "hmac", "mac", "password",
-    "passwd", "pwd", "passphrase", "apikey", "nonce", "credential", "credentials", "otp",
-    "authorization", "psk", "kek",
+    "secret",
+    "token",
+    "signature",
+    "sig",
+    "digest",
+    "hexdigest",
+    "hmac",
+    "mac",
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "apikey",
+    "nonce",
+    "credential",
+    "credentials",
+    "otp",
+    "authorization",
+    "psk",
+    "kek",
 ];
 
 /// Two-piece names that are secret-like (`api_key`, `X-Api-Key`).
@@ -29,16 +46,70 @@ const SECRET_PAIRS: &[(&str, &str)] = &[
 /// A final piece that turns a secret-sounding name into metadata about it
 /// (`token_type`, `signature_header`, `max_tokens`).
 const METADATA_LAST: &[&str] = &[
-    "type", "types", "id", "ids", "count", "counts", "limit", "len", "length", "size", "at",
-    "expiry", "expires", "expiration", "ttl", "url", "uri", "name", "names", "field", "header",
-    "headers", "kind", "index", "idx", "version", "format", "scheme", "path", "file", "dir",
-    "prefix", "alg", "algorithm", "algorithms", "tokens", "env", "var", "label", "enabled",
-    "required", "valid", "present", "set", "exists", "provider", "endpoint", "store", "cache",
-    "service", "manager", "client", "class", "mode", "status", "source", "location", "param",
+    "type",
+    "types",
+    "id",
+    "ids",
+    "count",
+    "counts",
+    "limit",
+    "len",
+    "length",
+    "size",
+    "at",
+    "expiry",
+    "expires",
+    "expiration",
+    "ttl",
+    "url",
+    "uri",
+    "name",
+    "names",
+    "field",
+    "header",
+    "headers",
+    "kind",
+    "index",
+    "idx",
+    "version",
+    "format",
+    "scheme",
+    "path",
+    "file",
+    "dir",
+    "prefix",
+    "alg",
+    "algorithm",
+    "algorithms",
+    "tokens",
+    "env",
+    "var",
+    "label",
+    "enabled",
+    "required",
+    "valid",
+    "present",
+    "set",
+    "exists",
+    "provider",
+    "endpoint",
+    "store",
+    "cache",
+    "service",
+    "manager",
+    "client",
+    "class",
+    "mode",
+    "status",
+    "source",
+    "location",
+    "param",
 ];
 
 /// First pieces that mark counters and flags (`max_tokens`, `is_token`).
-const METADATA_FIRST: &[&str] = &["max", "min", "num", "total", "is", "has", "n", "use", "should"];
+const METADATA_FIRST: &[&str] = &[
+    "max", "min", "num", "total", "is", "has", "n", "use", "should",
+];
 
 pub struct SecretWords {
     extra: Vec<String>,
@@ -49,7 +120,11 @@ impl SecretWords {
     pub fn new(cfg: &SecretsConfig) -> SecretWords {
         SecretWords {
             extra: cfg.names.iter().map(|s| s.to_ascii_lowercase()).collect(),
-            not_secret: cfg.not_secret.iter().map(|s| s.to_ascii_lowercase()).collect(),
+            not_secret: cfg
+                .not_secret
+                .iter()
+                .map(|s| s.to_ascii_lowercase())
+                .collect(),
         }
     }
 
@@ -57,7 +132,17 @@ impl SecretWords {
     /// in it (for pre-filters).
     pub fn triggers(cfg: &SecretsConfig) -> Vec<String> {
         let mut t: Vec<String> = SECRET_PIECES.iter().map(|s| s.to_string()).collect();
-        t.extend(["api_key", "apikey", "api-key", "private_key", "secret_key", "signing_key"].map(String::from));
+        t.extend(
+            [
+                "api_key",
+                "apikey",
+                "api-key",
+                "private_key",
+                "secret_key",
+                "signing_key",
+            ]
+            .map(String::from),
+        );
         t.extend(["access_key", "encryption_key", "shared_key"].map(String::from));
         t.extend(["apiKey", "privateKey", "signingKey", "accessKey"].map(String::from));
         t.extend(cfg.names.iter().cloned());
@@ -66,7 +151,7 @@ impl SecretWords {
 
     pub fn is_secret(&self, name: &str) -> bool {
         let lower = name.to_ascii_lowercase();
-        if self.not_secret.iter().any(|n| *n == lower) {
+        if self.not_secret.contains(&lower) {
             return false;
         }
         let pieces = split_pieces(name);
@@ -79,9 +164,9 @@ impl SecretWords {
         if pieces.len() > 1 && METADATA_FIRST.contains(&pieces[0].as_str()) {
             return false;
         }
-        let single = pieces.iter().any(|p| {
-            SECRET_PIECES.contains(&p.as_str()) || self.extra.iter().any(|e| e == p)
-        });
+        let single = pieces
+            .iter()
+            .any(|p| SECRET_PIECES.contains(&p.as_str()) || self.extra.iter().any(|e| e == p));
         single
             || pieces
                 .windows(2)
@@ -127,9 +212,21 @@ mod tests {
     fn secret_like_names() {
         let w = words();
         for n in [
-            "signature", "expected_sig", "X-Hub-Signature-256", "api_key", "X-Api-Key", "apiToken",
-            "internal_secret", "webhook_token", "password_hash", "nonce", "hexdigest", "mac",
-            "provided_token", "Authorization", "client_secret",
+            "signature",
+            "expected_sig",
+            "X-Hub-Signature-256",
+            "api_key",
+            "X-Api-Key",
+            "apiToken",
+            "internal_secret",
+            "webhook_token",
+            "password_hash",
+            "nonce",
+            "hexdigest",
+            "mac",
+            "provided_token",
+            "Authorization",
+            "client_secret",
         ] {
             assert!(w.is_secret(n), "{n} should be secret-like");
         }
@@ -139,9 +236,22 @@ mod tests {
     fn look_alikes_are_not_secrets() {
         let w = words();
         for n in [
-            "signal", "design_id", "machine_id", "token_count", "max_tokens", "tokenizer",
-            "total_tokens", "token_type", "signature_header", "macro", "token_url", "secret_name",
-            "is_token", "api_key_id", "key", "digestive",
+            "signal",
+            "design_id",
+            "machine_id",
+            "token_count",
+            "max_tokens",
+            "tokenizer",
+            "total_tokens",
+            "token_type",
+            "signature_header",
+            "macro",
+            "token_url",
+            "secret_name",
+            "is_token",
+            "api_key_id",
+            "key",
+            "digestive",
         ] {
             assert!(!w.is_secret(n), "{n} should not be secret-like");
         }

@@ -53,7 +53,10 @@ fn in_assert(n: Node) -> bool {
 
 fn compare(ctx: &Ctx, n: Node, src: &str, out: &mut Vec<Diagnostic>) {
     let mut cursor = n.walk();
-    let parts: Vec<Node> = n.children(&mut cursor).collect();
+    let parts: Vec<Node> = n
+        .children(&mut cursor)
+        .filter(|c| c.kind() != "comment")
+        .collect();
     // operand, operator, operand, operator, operand …
     for w in parts.windows(3).step_by(2) {
         let (a, op, b) = (w[0], python::text(w[1], src), w[2]);
@@ -64,7 +67,9 @@ fn compare(ctx: &Ctx, n: Node, src: &str, out: &mut Vec<Diagnostic>) {
                 if is_trivial_py(a, src) || is_trivial_py(b, src) {
                     continue;
                 }
-                let Some(secret) = secret_operand_py(ctx, a, src).or_else(|| secret_operand_py(ctx, b, src)) else {
+                let Some(secret) =
+                    secret_operand_py(ctx, a, src).or_else(|| secret_operand_py(ctx, b, src))
+                else {
                     continue;
                 };
                 let call = format!(
@@ -72,7 +77,11 @@ fn compare(ctx: &Ctx, n: Node, src: &str, out: &mut Vec<Diagnostic>) {
                     encode_py(a_txt),
                     encode_py(b_txt)
                 );
-                let suggestion = if op == "!=" { format!("not {call}") } else { call };
+                let suggestion = if op == "!=" {
+                    format!("not {call}")
+                } else {
+                    call
+                };
                 out.push(Diagnostic::new(
                     a.start_byte()..b.end_byte(),
                     format!("Non-constant-time comparison of secret `{secret}`"),
@@ -102,10 +111,15 @@ fn compare(ctx: &Ctx, n: Node, src: &str, out: &mut Vec<Diagnostic>) {
 
 /// `signature.startswith(prefix)` on a secret.
 fn prefix_check(ctx: &Ctx, call: Node, src: &str, out: &mut Vec<Diagnostic>) {
-    let Some(func) = call.child_by_field_name("function").filter(|f| f.kind() == "attribute") else {
+    let Some(func) = call
+        .child_by_field_name("function")
+        .filter(|f| f.kind() == "attribute")
+    else {
         return;
     };
-    let method = func.child_by_field_name("attribute").map(|a| python::text(a, src));
+    let method = func
+        .child_by_field_name("attribute")
+        .map(|a| python::text(a, src));
     if !matches!(method, Some("startswith" | "endswith")) {
         return;
     }
@@ -123,7 +137,10 @@ fn prefix_check(ctx: &Ctx, call: Node, src: &str, out: &mut Vec<Diagnostic>) {
         let arg = python::text(arg, src).to_string();
         out.push(Diagnostic::new(
             call.byte_range(),
-            format!("Secret `{secret}` checked with `{}` (not constant-time)", method.unwrap_or_default()),
+            format!(
+                "Secret `{secret}` checked with `{}` (not constant-time)",
+                method.unwrap_or_default()
+            ),
             format!(
                 "compare the whole value: hmac.compare_digest({}, {})",
                 encode_py(python::text(recv, src)),
@@ -139,7 +156,10 @@ fn encoded_operands(call: Node, src: &str, out: &mut Vec<Diagnostic>) {
     let Some(name) = python::call_name(call, src) else {
         return;
     };
-    if !matches!(name.as_str(), "hmac.compare_digest" | "secrets.compare_digest" | "compare_digest") {
+    if !matches!(
+        name.as_str(),
+        "hmac.compare_digest" | "secrets.compare_digest" | "compare_digest"
+    ) {
         return;
     }
     let args = python::positional_args(call);
@@ -148,8 +168,12 @@ fn encoded_operands(call: Node, src: &str, out: &mut Vec<Diagnostic>) {
     };
     let bytes_like = |n: &Node| {
         let t = python::text(*n, src);
-        t.starts_with("b\"") || t.starts_with("b'") || t.contains(".encode(") || t.ends_with(".digest()")
-            || t.starts_with("bytes(") || t.ends_with(".as_bytes()")
+        t.starts_with("b\"")
+            || t.starts_with("b'")
+            || t.contains(".encode(")
+            || t.ends_with(".digest()")
+            || t.starts_with("bytes(")
+            || t.ends_with(".as_bytes()")
     };
     let text_like = |n: &Node| {
         let t = python::text(*n, src);
@@ -175,18 +199,28 @@ fn encoded_operands(call: Node, src: &str, out: &mut Vec<Diagnostic>) {
 fn is_trivial_py(n: Node, src: &str) -> bool {
     let n = python::unparen(n);
     match n.kind() {
-        "string" | "concatenated_string" | "integer" | "float" | "none" | "true" | "false"
-        | "list" | "tuple" | "dictionary" | "set" => {
-            n.kind() != "string" || !python::text(n, src).starts_with('f')
-        }
+        "string"
+        | "concatenated_string"
+        | "integer"
+        | "float"
+        | "none"
+        | "true"
+        | "false"
+        | "list"
+        | "tuple"
+        | "dictionary"
+        | "set" => n.kind() != "string" || !python::text(n, src).starts_with('f'),
         "call" => matches!(
             python::call_name(n, src).as_deref(),
             Some("len" | "bool" | "type" | "isinstance" | "int")
         ),
         "identifier" => {
             let t = python::text(n, src);
-            t.len() > 1 && t.chars().all(|c| c.is_ascii_uppercase() || c == '_') && !t.contains("TOKEN")
-                && !t.contains("SECRET") && !t.contains("KEY")
+            t.len() > 1
+                && t.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                && !t.contains("TOKEN")
+                && !t.contains("SECRET")
+                && !t.contains("KEY")
         }
         _ => false,
     }
@@ -202,12 +236,14 @@ fn secret_operand_py(ctx: &Ctx, n: Node, src: &str) -> Option<String> {
         }
         "attribute" => {
             let attr = python::text(n.child_by_field_name("attribute")?, src);
-            ctx.secret_words.is_secret(attr).then(|| python::text(n, src).to_string())
+            ctx.secret_words
+                .is_secret(attr)
+                .then(|| python::text(n, src).to_string())
         }
         "subscript" => {
             let key = n.child_by_field_name("subscript")?;
             match python::string_value(key, src) {
-                Some(k) => ctx.secret_words.is_secret(&k).then(|| k),
+                Some(k) => ctx.secret_words.is_secret(&k).then_some(k),
                 None => secret_operand_py(ctx, n.child_by_field_name("value")?, src),
             }
         }
@@ -224,17 +260,24 @@ fn secret_operand_py(ctx: &Ctx, n: Node, src: &str) -> Option<String> {
                 return Some(python::text(n, src).to_string());
             }
             if matches!(method, "get" | "getenv" | "getheader") {
-                if let Some(k) = python::positional_args(n).first().and_then(|a| python::string_value(*a, src)) {
+                if let Some(k) = python::positional_args(n)
+                    .first()
+                    .and_then(|a| python::string_value(*a, src))
+                {
                     return ctx.secret_words.is_secret(&k).then_some(k);
                 }
             }
             if is_view_py(method) {
                 return match recv {
                     Some(r) => secret_operand_py(ctx, r, src),
-                    None => python::positional_args(n).first().and_then(|a| secret_operand_py(ctx, *a, src)),
+                    None => python::positional_args(n)
+                        .first()
+                        .and_then(|a| secret_operand_py(ctx, *a, src)),
                 };
             }
-            ctx.secret_words.is_secret(method).then(|| python::text(n, src).to_string())
+            ctx.secret_words
+                .is_secret(method)
+                .then(|| python::text(n, src).to_string())
         }
         "await" => secret_operand_py(ctx, n.named_child(0)?, src),
         _ => None,
@@ -244,17 +287,30 @@ fn secret_operand_py(ctx: &Ctx, n: Node, src: &str) -> Option<String> {
 fn is_view_py(m: &str) -> bool {
     matches!(
         m,
-        "strip" | "lower" | "upper" | "decode" | "encode" | "str" | "bytes" | "get_secret_value"
-            | "rstrip" | "lstrip" | "casefold"
+        "strip"
+            | "lower"
+            | "upper"
+            | "decode"
+            | "encode"
+            | "str"
+            | "bytes"
+            | "get_secret_value"
+            | "rstrip"
+            | "lstrip"
+            | "casefold"
     )
 }
 
 fn encode_py(operand: &str) -> String {
     let t = operand.trim();
-    let bytes = t.starts_with("b\"") || t.starts_with("b'") || t.contains(".encode(") || t.ends_with(".digest()");
+    let bytes = t.starts_with("b\"")
+        || t.starts_with("b'")
+        || t.contains(".encode(")
+        || t.ends_with(".digest()");
     if bytes {
         t.to_string()
-    } else if t.contains(' ') && !(t.starts_with('(') || t.starts_with('"') || t.starts_with('\'')) {
+    } else if t.contains(' ') && !(t.starts_with('(') || t.starts_with('"') || t.starts_with('\''))
+    {
         format!("({t}).encode(\"utf-8\")")
     } else {
         format!("{t}.encode(\"utf-8\")")
@@ -276,14 +332,19 @@ fn check_rust(ctx: &Ctx, f: &syn::File, file: &ParsedFile, out: &mut Vec<Diagnos
                 && !is_trivial_rs(&e.left)
                 && !is_trivial_rs(&e.right)
             {
-                let secret = secret_operand_rs(self.ctx, &e.left).or_else(|| secret_operand_rs(self.ctx, &e.right));
+                let secret = secret_operand_rs(self.ctx, &e.left)
+                    .or_else(|| secret_operand_rs(self.ctx, &e.right));
                 if let Some(secret) = secret {
                     let text = |x: &syn::Expr| {
                         let r = rust::span_range(x.span(), &self.file.src);
                         self.file.text().get(r).unwrap_or("").to_string()
                     };
                     let (a, b) = (as_bytes_rs(&text(&e.left)), as_bytes_rs(&text(&e.right)));
-                    let not = if matches!(e.op, syn::BinOp::Ne(_)) { "!" } else { "" };
+                    let not = if matches!(e.op, syn::BinOp::Ne(_)) {
+                        "!"
+                    } else {
+                        ""
+                    };
                     self.out.push(Diagnostic::new(
                         rust::span_range(e.span(), &self.file.src),
                         format!("Non-constant-time comparison of secret `{secret}`"),
@@ -315,7 +376,10 @@ fn is_trivial_rs(e: &syn::Expr) -> bool {
 
 fn secret_operand_rs(ctx: &Ctx, e: &syn::Expr) -> Option<String> {
     let name = rust::expr_name(e)?;
-    let digest = matches!(name.as_str(), "finalize" | "hexdigest" | "digest" | "sign" | "hmac");
+    let digest = matches!(
+        name.as_str(),
+        "finalize" | "hexdigest" | "digest" | "sign" | "hmac"
+    );
     (digest || ctx.secret_words.is_secret(&name)).then_some(name)
 }
 

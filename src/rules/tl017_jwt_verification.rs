@@ -16,8 +16,13 @@ pub static RULE: RuleMeta = RuleMeta {
     doc: include_str!("../../rules/TL017-jwt-verification.md"),
     triggers: |_| {
         super::words(&[
-            "jwt", "jose", "jsonwebtoken", "insecure_decode", "insecure_disable_signature_validation",
-            "validate_aud", "validate_exp",
+            "jwt",
+            "jose",
+            "jsonwebtoken",
+            "insecure_decode",
+            "insecure_disable_signature_validation",
+            "validate_aud",
+            "validate_exp",
         ])
     },
     check,
@@ -68,7 +73,10 @@ fn jwt_bindings(root: Node, src: &str) -> HashMap<String, Lib> {
             }
         }
         "import_from_statement" => {
-            let Some(module) = n.child_by_field_name("module_name").map(|x| python::text(x, src)) else {
+            let Some(module) = n
+                .child_by_field_name("module_name")
+                .map(|x| python::text(x, src))
+            else {
                 return;
             };
             let lib = match module {
@@ -80,14 +88,25 @@ fn jwt_bindings(root: Node, src: &str) -> HashMap<String, Lib> {
             let mut c = n.walk();
             for name in n.children_by_field_name("name", &mut c) {
                 let (imported, alias) = import_parts(name, src);
-                if matches!(imported.as_str(), "jwt" | "decode" | "decode_complete" | "get_unverified_claims" | "get_unverified_header" | "JsonWebToken") {
+                if matches!(
+                    imported.as_str(),
+                    "jwt"
+                        | "decode"
+                        | "decode_complete"
+                        | "get_unverified_claims"
+                        | "get_unverified_header"
+                        | "JsonWebToken"
+                ) {
                     m.insert(alias.unwrap_or(imported), lib);
                 }
             }
         }
         "assignment" => {
             // jwt = JsonWebToken(["RS256"])
-            let (Some(l), Some(r)) = (n.child_by_field_name("left"), n.child_by_field_name("right")) else {
+            let (Some(l), Some(r)) = (
+                n.child_by_field_name("left"),
+                n.child_by_field_name("right"),
+            ) else {
                 return;
             };
             if l.kind() == "identifier" && r.kind() == "call" {
@@ -105,8 +124,13 @@ fn jwt_bindings(root: Node, src: &str) -> HashMap<String, Lib> {
 
 fn import_parts(n: Node, src: &str) -> (String, Option<String>) {
     if n.kind() == "aliased_import" {
-        let name = n.child_by_field_name("name").map(|x| python::text(x, src).to_string()).unwrap_or_default();
-        let alias = n.child_by_field_name("alias").map(|x| python::text(x, src).to_string());
+        let name = n
+            .child_by_field_name("name")
+            .map(|x| python::text(x, src).to_string())
+            .unwrap_or_default();
+        let alias = n
+            .child_by_field_name("alias")
+            .map(|x| python::text(x, src).to_string());
         (name, alias)
     } else {
         (python::text(n, src).to_string(), None)
@@ -165,8 +189,12 @@ fn decode_call(ctx: &Ctx, call: Node, src: &str, lib: Lib, out: &mut Vec<Diagnos
     let mut disabled = false;
     if let Some(opts) = python::keyword_arg(call, "options", src) {
         for (key, value) in dict_items(opts, src) {
-            let Some(k) = key_name(key, src) else { continue };
-            if matches!(k.as_str(), "verify_signature" | "verify_aud" | "verify_exp") && python::text(value, src) == "False" {
+            let Some(k) = key_name(key, src) else {
+                continue;
+            };
+            if matches!(k.as_str(), "verify_signature" | "verify_aud" | "verify_exp")
+                && python::text(value, src) == "False"
+            {
                 disabled |= k == "verify_signature";
                 out.push(Diagnostic::new(
                     key.start_byte()..value.end_byte(),
@@ -189,12 +217,20 @@ fn decode_call(ctx: &Ctx, call: Node, src: &str, lib: Lib, out: &mut Vec<Diagnos
     if disabled {
         return;
     }
-    let algs = python::keyword_arg(call, "algorithms", src).or_else(|| python::positional_args(call).get(2).copied());
+    let algs = python::keyword_arg(call, "algorithms", src)
+        .or_else(|| python::positional_args(call).get(2).copied());
     let Some(algs) = algs else {
         out.push(Diagnostic::new(
             call.byte_range(),
-            format!("`{}` without an explicit `algorithms=` allow-list ({})", python::call_name(call, src).unwrap_or_default(), lib.label()),
-            format!("{}({token}, key, algorithms=[\"RS256\"])", python::call_name(call, src).unwrap_or_default()),
+            format!(
+                "`{}` without an explicit `algorithms=` allow-list ({})",
+                python::call_name(call, src).unwrap_or_default(),
+                lib.label()
+            ),
+            format!(
+                "{}({token}, key, algorithms=[\"RS256\"])",
+                python::call_name(call, src).unwrap_or_default()
+            ),
         ));
         return;
     };
@@ -208,14 +244,26 @@ fn decode_call(ctx: &Ctx, call: Node, src: &str, lib: Lib, out: &mut Vec<Diagnos
     } else if mixes_families(&names) {
         out.push(Diagnostic::new(
             algs.byte_range(),
-            format!("JWT allow-list mixes HMAC and public-key algorithms ({}): algorithm confusion", names.join(", ")),
-            format!("one family per key: algorithms=[\"{}\"]", names.iter().find(|a| !a.starts_with("HS")).cloned().unwrap_or_else(|| "RS256".into())),
+            format!(
+                "JWT allow-list mixes HMAC and public-key algorithms ({}): algorithm confusion",
+                names.join(", ")
+            ),
+            format!(
+                "one family per key: algorithms=[\"{}\"]",
+                names
+                    .iter()
+                    .find(|a| !a.starts_with("HS"))
+                    .cloned()
+                    .unwrap_or_else(|| "RS256".into())
+            ),
         ));
     }
 }
 
 fn mixes_families(algs: &[String]) -> bool {
-    let hs = algs.iter().any(|a| a.to_ascii_uppercase().starts_with("HS"));
+    let hs = algs
+        .iter()
+        .any(|a| a.to_ascii_uppercase().starts_with("HS"));
     let pk = algs.iter().any(|a| {
         let a = a.to_ascii_uppercase();
         a.starts_with("RS") || a.starts_with("ES") || a.starts_with("PS") || a == "EDDSA"
@@ -228,7 +276,10 @@ fn authlib_validate(call: Node, src: &str, out: &mut Vec<Diagnostic>) {
     let Some(assign) = call.parent().filter(|p| p.kind() == "assignment") else {
         return;
     };
-    let Some(target) = assign.child_by_field_name("left").filter(|l| l.kind() == "identifier") else {
+    let Some(target) = assign
+        .child_by_field_name("left")
+        .filter(|l| l.kind() == "identifier")
+    else {
         return;
     };
     let var = python::text(target, src);
@@ -258,14 +309,18 @@ fn unverified_header(ctx: &Ctx, call: Node, src: &str, name: &str, out: &mut Vec
 
 fn only_allowed_keys(call: Node, src: &str, allowed: &[String]) -> bool {
     let key_ok = |use_site: Node| -> bool {
-        let Some(p) = use_site.parent() else { return false };
+        let Some(p) = use_site.parent() else {
+            return false;
+        };
         match p.kind() {
             "subscript" => p
                 .child_by_field_name("subscript")
                 .and_then(|k| python::string_value(k, src))
                 .is_some_and(|k| allowed.contains(&k)),
             "attribute" => {
-                let is_get = p.child_by_field_name("attribute").is_some_and(|a| python::text(a, src) == "get");
+                let is_get = p
+                    .child_by_field_name("attribute")
+                    .is_some_and(|a| python::text(a, src) == "get");
                 let call = p.parent().filter(|c| c.kind() == "call");
                 is_get
                     && call
@@ -282,14 +337,20 @@ fn only_allowed_keys(call: Node, src: &str, allowed: &[String]) -> bool {
     let Some(assign) = call.parent().filter(|p| p.kind() == "assignment") else {
         return false;
     };
-    let Some(target) = assign.child_by_field_name("left").filter(|l| l.kind() == "identifier") else {
+    let Some(target) = assign
+        .child_by_field_name("left")
+        .filter(|l| l.kind() == "identifier")
+    else {
         return false;
     };
     let var = python::text(target, src);
     let scope = python::enclosing_function(call).unwrap_or(assign);
     let mut all_ok = true;
     python::walk(scope, &mut |n| {
-        if n.kind() == "identifier" && python::text(n, src) == var && n.start_byte() > target.end_byte() {
+        if n.kind() == "identifier"
+            && python::text(n, src) == var
+            && n.start_byte() > target.end_byte()
+        {
             all_ok &= key_ok(n);
         }
     });
@@ -303,7 +364,12 @@ fn dict_items<'t>(n: Node<'t>, src: &str) -> Vec<(Node<'t>, Node<'t>)> {
         "dictionary" => n
             .named_children(&mut c)
             .filter(|p| p.kind() == "pair")
-            .filter_map(|p| Some((p.child_by_field_name("key")?, p.child_by_field_name("value")?)))
+            .filter_map(|p| {
+                Some((
+                    p.child_by_field_name("key")?,
+                    p.child_by_field_name("value")?,
+                ))
+            })
             .collect(),
         "call" if python::call_name(n, src).as_deref() == Some("dict") => n
             .child_by_field_name("arguments")
@@ -311,7 +377,12 @@ fn dict_items<'t>(n: Node<'t>, src: &str) -> Vec<(Node<'t>, Node<'t>)> {
                 let mut c = args.walk();
                 args.named_children(&mut c)
                     .filter(|k| k.kind() == "keyword_argument")
-                    .filter_map(|k| Some((k.child_by_field_name("name")?, k.child_by_field_name("value")?)))
+                    .filter_map(|k| {
+                        Some((
+                            k.child_by_field_name("name")?,
+                            k.child_by_field_name("value")?,
+                        ))
+                    })
                     .collect()
             })
             .unwrap_or_default(),
@@ -332,7 +403,9 @@ fn list_strings(n: Node, src: &str) -> Vec<String> {
         return python::string_value(n, src).into_iter().collect();
     }
     let mut c = n.walk();
-    n.named_children(&mut c).filter_map(|e| python::string_value(e, src)).collect()
+    n.named_children(&mut c)
+        .filter_map(|e| python::string_value(e, src))
+        .collect()
 }
 
 // ---------------------------------------------------------------- Rust
@@ -345,7 +418,11 @@ fn check_rust(f: &syn::File, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
     }
     impl V<'_> {
         fn push(&mut self, span: proc_macro2::Span, title: String, suggestion: &str) {
-            self.out.push(Diagnostic::new(rust::span_range(span, &self.file.src), title, suggestion));
+            self.out.push(Diagnostic::new(
+                rust::span_range(span, &self.file.src),
+                title,
+                suggestion,
+            ));
         }
     }
     impl<'ast> Visit<'ast> for V<'_> {
@@ -363,8 +440,14 @@ fn check_rust(f: &syn::File, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
             if let syn::Expr::Field(f) = &*a.left {
                 if let syn::Member::Named(field) = &f.member {
                     let field = field.to_string();
-                    if matches!(field.as_str(), "validate_aud" | "validate_exp") && is_false(&a.right) {
-                        self.push(a.span(), format!("JWT `Validation` with `{field} = false`"), &fix_for(&field));
+                    if matches!(field.as_str(), "validate_aud" | "validate_exp")
+                        && is_false(&a.right)
+                    {
+                        self.push(
+                            a.span(),
+                            format!("JWT `Validation` with `{field} = false`"),
+                            &fix_for(&field),
+                        );
                     }
                     if field == "algorithms" && mixes_families(&alg_idents(&a.right)) {
                         self.push(
@@ -378,12 +461,22 @@ fn check_rust(f: &syn::File, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
             syn::visit::visit_expr_assign(self, a);
         }
         fn visit_expr_struct(&mut self, s: &'ast syn::ExprStruct) {
-            if s.path.segments.last().is_some_and(|l| l.ident == "Validation") {
+            if s.path
+                .segments
+                .last()
+                .is_some_and(|l| l.ident == "Validation")
+            {
                 for fv in &s.fields {
                     if let syn::Member::Named(field) = &fv.member {
                         let field = field.to_string();
-                        if matches!(field.as_str(), "validate_aud" | "validate_exp") && is_false(&fv.expr) {
-                            self.push(fv.span(), format!("JWT `Validation` with `{field}: false`"), &fix_for(&field));
+                        if matches!(field.as_str(), "validate_aud" | "validate_exp")
+                            && is_false(&fv.expr)
+                        {
+                            self.push(
+                                fv.span(),
+                                format!("JWT `Validation` with `{field}: false`"),
+                                &fix_for(&field),
+                            );
                         }
                     }
                 }
@@ -392,7 +485,12 @@ fn check_rust(f: &syn::File, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
         }
         fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
             if let syn::Expr::Path(p) = &*c.func {
-                let last = p.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+                let last = p
+                    .path
+                    .segments
+                    .last()
+                    .map(|s| s.ident.to_string())
+                    .unwrap_or_default();
                 if last.starts_with("dangerous_insecure_decode") || last == "insecure_decode" {
                     self.push(
                         c.span(),
@@ -410,7 +508,9 @@ fn check_rust(f: &syn::File, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
 
 fn fix_for(field: &str) -> String {
     match field {
-        "validate_aud" => "keep audience validation: validation.set_audience(&[\"<your-audience>\"])".into(),
+        "validate_aud" => {
+            "keep audience validation: validation.set_audience(&[\"<your-audience>\"])".into()
+        }
         _ => "keep expiry validation (the default); use `validation.leeway` for clock skew".into(),
     }
 }
@@ -430,7 +530,12 @@ fn alg_idents(e: &syn::Expr) -> Vec<String> {
     for t in tokens {
         if let proc_macro2::TokenTree::Ident(i) = t {
             let s = i.to_string();
-            if prev_alg || s.starts_with("HS") || s.starts_with("RS") || s.starts_with("ES") || s.starts_with("PS") {
+            if prev_alg
+                || s.starts_with("HS")
+                || s.starts_with("RS")
+                || s.starts_with("ES")
+                || s.starts_with("PS")
+            {
                 out.push(s.clone());
             }
             prev_alg = s == "Algorithm";

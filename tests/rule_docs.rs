@@ -1,0 +1,166 @@
+//! Every rule has a page under `rules/` with the fixed sections, and the
+//! page's examples behave: each Bad block fires the rule, each Good block
+//! does not, and Bad blocks cover every language the rule claims.
+
+use std::path::Path;
+use tenant_lint::config::Config;
+use tenant_lint::engine::{self, Content, Input, Plan};
+use tenant_lint::index::ProjectIndex;
+use tenant_lint::lang::Language;
+use tenant_lint::rules::{self, RuleMeta};
+
+const SECTIONS: &[&str] = &[
+    "## What it catches",
+    "## Why it breaks isolation",
+    "## Bad",
+    "## Good",
+    "## Suppressing",
+    "## Options",
+];
+
+/// Fenced code blocks of a section: (language tag, code).
+fn blocks(doc: &str, section: &str) -> Vec<(String, String)> {
+    let Some(start) = doc.find(section) else {
+        return Vec::new();
+    };
+    let body = &doc[start + section.len()..];
+    let body = &body[..body.find("\n## ").unwrap_or(body.len())];
+    let mut out = Vec::new();
+    let mut rest = body;
+    while let Some(open) = rest.find("```") {
+        let after = &rest[open + 3..];
+        let Some(nl) = after.find('\n') else { break };
+        let tag = after[..nl].trim().to_string();
+        let Some(close) = after[nl + 1..].find("```") else {
+            break;
+        };
+        out.push((tag, after[nl + 1..nl + 1 + close].to_string()));
+        rest = &after[nl + 1 + close + 3..];
+    }
+    out
+}
+
+fn findings_of(rule: &RuleMeta, lang: &str, code: &str) -> usize {
+    let ext = match lang {
+        "python" => "py",
+        "rust" => "rs",
+        "sql" => "sql",
+        other => panic!(
+            "{}: code block tagged `{other}`; use python, rust or sql",
+            rule.id
+        ),
+    };
+    let config = Config::default();
+    let (all, complete) = engine::select_rules(&[], &[]);
+    let plan = Plan::new(&config, all, complete);
+    let input = Input {
+        path: format!("example.{ext}"),
+        content: Content::Bytes(code.as_bytes().to_vec()),
+        changed: None,
+    };
+    engine::run(&plan, &ProjectIndex::default(), vec![input])
+        .into_iter()
+        .flat_map(|o| {
+            assert!(
+                o.skip_reason.is_none(),
+                "{}: example does not parse: {:?}\n{code}",
+                rule.id,
+                o.skip_reason
+            );
+            o.findings
+        })
+        .filter(|f| f.rule.id == rule.id && !f.suppressed)
+        .count()
+}
+
+#[test]
+fn every_rule_has_a_complete_page() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    for rule in rules::all() {
+        let path = dir.join(rule.doc_file());
+        let on_disk = std::fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("{} has no page {}", rule.id, path.display()));
+        assert_eq!(
+            on_disk, rule.doc,
+            "{}: embedded doc differs from the file",
+            rule.id
+        );
+        assert!(
+            rule.doc
+                .starts_with(&format!("# {} {}\n", rule.id, rule.name)),
+            "{}: page must start with `# {} {}`",
+            rule.id,
+            rule.id,
+            rule.name
+        );
+        let langs: Vec<&str> = rule.languages.iter().map(|l| l.display()).collect();
+        let header = format!(
+            "**Severity:** {} · **Languages:** {}",
+            rule.severity.label(),
+            langs.join(", ")
+        );
+        assert!(
+            rule.doc.contains(&header),
+            "{}: page must declare `{header}`",
+            rule.id
+        );
+        let mut at = 0;
+        for s in SECTIONS {
+            let pos = rule
+                .doc
+                .find(s)
+                .unwrap_or_else(|| panic!("{}: missing section `{s}`", rule.id));
+            assert!(pos >= at, "{}: section `{s}` out of order", rule.id);
+            at = pos;
+        }
+    }
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        assert!(
+            rules::all().iter().any(|r| r.doc_file() == name),
+            "rules/{name} belongs to no registered rule"
+        );
+    }
+}
+
+#[test]
+fn bad_examples_fire_and_good_examples_do_not() {
+    for rule in rules::all() {
+        let bad = blocks(rule.doc, "## Bad");
+        let good = blocks(rule.doc, "## Good");
+        assert!(
+            !bad.is_empty() && !good.is_empty(),
+            "{}: Bad and Good need code blocks",
+            rule.id
+        );
+        for (lang, code) in &bad {
+            assert!(
+                findings_of(rule, lang, code) > 0,
+                "{}: Bad {lang} example does not fire:\n{code}",
+                rule.id
+            );
+        }
+        for (lang, code) in &good {
+            assert_eq!(
+                findings_of(rule, lang, code),
+                0,
+                "{}: Good {lang} example fires:\n{code}",
+                rule.id
+            );
+        }
+        for l in rule.languages {
+            let tag = match l {
+                Language::Python => "python",
+                Language::Rust => "rust",
+                Language::Sql => "sql",
+            };
+            if rule.id != "TL000" {
+                assert!(
+                    bad.iter().any(|(t, _)| t == tag),
+                    "{}: no Bad example in {tag}",
+                    rule.id
+                );
+            }
+        }
+    }
+}
