@@ -140,11 +140,12 @@ pub fn decode_python_string(lit: &str, base: usize) -> Option<Decoded> {
     } else {
         1
     };
-    if body.len() < 2 * qlen {
+    let quote: String = std::iter::repeat_n(q, qlen).collect();
+    if body.len() < 2 * qlen || !body.ends_with(&quote) {
         return None;
     }
     let content_start = prefix_len + qlen;
-    let content = &lit[content_start..lit.len() - qlen];
+    let content = lit.get(content_start..lit.len() - qlen)?;
     let base = base + content_start;
     let mut out = Decoded::default();
     let mut it = content.char_indices().peekable();
@@ -359,7 +360,10 @@ pub fn decode_rust_string(lit: &str, base: usize) -> Option<Decoded> {
         return None;
     }
     let content_start = open + 1;
-    let content = &lit[content_start..lit.len() - close_len];
+    if !lit.ends_with('"') && !lit.ends_with('#') {
+        return None;
+    }
+    let content = lit.get(content_start..lit.len() - close_len)?;
     let base = base + content_start;
     let mut out = Decoded::default();
     let mut it = content.char_indices().peekable();
