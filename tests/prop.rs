@@ -5,8 +5,11 @@ use proptest::prelude::*;
 use tenant_lint::input::patch;
 use tenant_lint::lang::{embedded, sql, Language, ParsedFile};
 
-/// An edit script over a file: (position, lines removed, lines inserted).
-fn edits() -> impl Strategy<Value = (Vec<String>, Vec<(usize, usize, Vec<String>)>)> {
+/// One edit: (position, lines removed, lines inserted).
+type Edit = (usize, usize, Vec<String>);
+
+/// A file and an edit script over it.
+fn edits() -> impl Strategy<Value = (Vec<String>, Vec<Edit>)> {
     let line = "[a-z =(){}'\"#]{0,12}";
     (
         prop::collection::vec(line, 0..30),
@@ -18,8 +21,8 @@ fn edits() -> impl Strategy<Value = (Vec<String>, Vec<(usize, usize, Vec<String>
 }
 
 /// Apply non-overlapping edits and write them as a `-U0` unified diff.
-fn make_patch(pre: &[String], raw: &[(usize, usize, Vec<String>)]) -> (String, String) {
-    let mut ops: Vec<(usize, usize, Vec<String>)> = Vec::new();
+fn make_patch(pre: &[String], raw: &[Edit]) -> (String, String) {
+    let mut ops: Vec<Edit> = Vec::new();
     let mut next_free = 0;
     let mut sorted = raw.to_vec();
     sorted.sort_by_key(|e| e.0);
@@ -60,9 +63,8 @@ fn make_patch(pre: &[String], raw: &[(usize, usize, Vec<String>)]) -> (String, S
         cursor = pos + del;
     }
     post.extend(pre[cursor..].iter().cloned());
-    let join = |v: &[String]| v.iter().map(|l| format!("{l}\n")).collect::<String>();
-    let _ = join(pre);
-    (diff, join(&post))
+    let post = post.iter().map(|l| format!("{l}\n")).collect::<String>();
+    (diff, post)
 }
 
 proptest! {
