@@ -6,7 +6,7 @@ use crate::config::{self, Config};
 use crate::engine::{
     self, baseline::Baseline, Content, FileOutcome, Finding, Input, Plan, Skipped,
 };
-use crate::index::ProjectIndex;
+use crate::index::{self, ProjectIndex};
 use crate::input::{git::Repo, patch, walk, Change, ChangedFile};
 use crate::lang::{self, Language};
 use crate::report::{self, Confidence, Format, Report};
@@ -73,15 +73,18 @@ pub fn run(cli: Cli) -> Result<i32, AppError> {
     let (chosen, complete) = engine::select_rules(&select, &ignore);
     let mut plan = Plan::new(&config, chosen, complete);
     plan.prefilter = !cli.no_prefilter;
-    let pr_body = read_pr_body(cli.pr_body.as_deref())?;
-    let index = ProjectIndex::default();
-    let _ = pr_body;
+    plan.pr_body = read_pr_body(cli.pr_body.as_deref())?;
 
     let mut report = if let Some(paths) = &cli.all {
-        full_scan(&cli, &plan, &index, &cwd, paths)?
+        full_scan(&cli, &plan, &cwd, paths)?
     } else {
-        let change = load_change(&cli, &cwd)?;
-        review_change(&plan, &index, change)
+        let (change, tree) = load_change(&cli, &cwd)?;
+        let context = if plan.needs_index {
+            tree.inputs(&plan, &change)?
+        } else {
+            Vec::new()
+        };
+        review_change(&plan, change, context)
     };
 
     if let Some(path) = &cli.write_baseline {
@@ -242,13 +245,7 @@ fn read_pr_body(path: Option<&Path>) -> Result<Option<String>, AppError> {
 
 // ------------------------------------------------------------ full scan
 
-fn full_scan(
-    cli: &Cli,
-    plan: &Plan,
-    index: &ProjectIndex,
-    cwd: &Path,
-    paths: &[PathBuf],
-) -> Result<Report, AppError> {
+fn full_scan(cli: &Cli, plan: &Plan, cwd: &Path, paths: &[PathBuf]) -> Result<Report, AppError> {
     let paths: Vec<PathBuf> = if paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -315,12 +312,13 @@ fn full_scan(
         });
         (inputs, branch)
     };
-    let outcomes = engine::run(plan, index, inputs);
+    let (outcomes, index) = engine::run(plan, inputs);
     let files = outcomes.len();
     let total_lines: usize = outcomes.iter().map(|o| o.lines).sum();
     let weights: HashMap<String, usize> =
         outcomes.iter().map(|o| (o.path.clone(), o.lines)).collect();
-    let confidence = confidence(&outcomes, &weights, "full");
+    let mut confidence = confidence(&outcomes, &weights);
+    add_unread(&mut confidence, &index, None);
     let findings = outcomes.into_iter().flat_map(|o| o.findings).collect();
     Ok(Report {
         mode: "full",
@@ -337,21 +335,85 @@ fn full_scan(
 
 // ------------------------------------------------------------ diff review
 
-fn load_change(cli: &Cli, cwd: &Path) -> Result<Change, AppError> {
+/// Where the unchanged files of the head revision are read from, for the
+/// project index.
+enum Tree {
+    Disk(PathBuf),
+    Rev(Repo, String),
+}
+
+impl Tree {
+    /// Unchanged supported files that may hold schema facts.
+    fn inputs(&self, plan: &Plan, change: &Change) -> Result<Vec<Input>, AppError> {
+        let changed: std::collections::HashSet<&str> = change
+            .files
+            .iter()
+            .flat_map(|f| [f.old_path.as_deref(), f.new_path.as_deref()])
+            .flatten()
+            .collect();
+        let keep = |p: &str| !changed.contains(p) && !plan.is_excluded(p);
+        Ok(match self {
+            Tree::Disk(root) => walk::supported_files(
+                root,
+                std::slice::from_ref(root),
+                rayon::current_num_threads(),
+            )?
+            .into_iter()
+            .filter(|(rel, _)| keep(rel))
+            .map(|(path, disk)| Input {
+                path,
+                content: Content::Disk(disk),
+                changed: Some(Vec::new()),
+            })
+            .collect(),
+            Tree::Rev(repo, rev) => {
+                let mut v = Vec::new();
+                for path in repo.list_tree(rev)? {
+                    if Language::from_path(&path).is_some() && keep(&path) {
+                        if let Some(bytes) = repo.read_at(rev, &path)? {
+                            v.push(Input {
+                                path,
+                                content: Content::Bytes(bytes),
+                                changed: Some(Vec::new()),
+                            });
+                        }
+                    }
+                }
+                v
+            }
+        })
+    }
+}
+
+fn load_change(cli: &Cli, cwd: &Path) -> Result<(Change, Tree), AppError> {
     if let Some(src) = &cli.diff {
-        return patch_change(src, cli.head.as_deref(), cwd);
+        let change = patch_change(src, cli.head.as_deref(), cwd)?;
+        let tree = match (Repo::discover(cwd), &cli.head) {
+            (Ok(repo), Some(h)) => Tree::Rev(repo, h.clone()),
+            (Ok(repo), None) => Tree::Disk(repo.root()),
+            (Err(_), _) => Tree::Disk(cwd.to_path_buf()),
+        };
+        return Ok((change, tree));
     }
     let repo = Repo::discover(cwd)?;
     if cli.staged {
-        return Ok(repo.staged_change()?);
+        let change = repo.staged_change()?;
+        return Ok((change, Tree::Rev(repo, "HEAD".into())));
     }
     let base = match &cli.base {
         Some(b) => b.clone(),
         None => repo.default_base()?,
     };
     match &cli.head {
-        Some(h) => Ok(repo.commit_change(&base, h)?),
-        None => Ok(repo.worktree_change(&base)?),
+        Some(h) => {
+            let change = repo.commit_change(&base, h)?;
+            Ok((change, Tree::Rev(repo, h.clone())))
+        }
+        None => {
+            let change = repo.worktree_change(&base)?;
+            let root = repo.root();
+            Ok((change, Tree::Disk(root)))
+        }
     }
 }
 
@@ -422,7 +484,7 @@ fn patch_change(src: &str, head: Option<&str>, cwd: &Path) -> Result<Change, App
     })
 }
 
-fn review_change(plan: &Plan, index: &ProjectIndex, change: Change) -> Report {
+fn review_change(plan: &Plan, change: Change, context: Vec<Input>) -> Report {
     let files: Vec<ChangedFile> = change
         .files
         .into_iter()
@@ -445,7 +507,17 @@ fn review_change(plan: &Plan, index: &ProjectIndex, change: Change) -> Report {
         if let Some(why) = &f.base_unknown {
             notes.push(why.clone());
         }
-        let Some(path) = &f.new_path else { continue };
+        let Some(path) = &f.new_path else {
+            // A deleted file still feeds the base index.
+            if let (Some(old), Some(bytes)) = (&f.old_path, &f.base) {
+                base_inputs.push(Input {
+                    path: old.clone(),
+                    content: Content::Bytes(bytes.clone()),
+                    changed: None,
+                });
+            }
+            continue;
+        };
         if let Some(bytes) = &f.head {
             let changed = if f.old_path.is_none() {
                 None
@@ -467,8 +539,43 @@ fn review_change(plan: &Plan, index: &ProjectIndex, change: Change) -> Report {
             });
         }
     }
-    let head = engine::run(plan, index, head_inputs);
-    let base = engine::run(plan, index, base_inputs);
+    let schema = plan.needs_index;
+    let context = engine::load(plan, context, schema);
+    let context_facts = engine::schema_facts(&context);
+    let head_loaded = engine::load(plan, head_inputs, schema);
+    let base_loaded = engine::load(plan, base_inputs, schema);
+    let index_of = |loaded: &[engine::Loaded]| {
+        let mut f = context_facts.clone();
+        f.extend(engine::schema_facts(loaded));
+        ProjectIndex::build(f)
+    };
+    let (head_index, base_index) = if schema {
+        (index_of(&head_loaded), index_of(&base_loaded))
+    } else {
+        (ProjectIndex::default(), ProjectIndex::default())
+    };
+    // Unchanged files whose verdict depends on a table the change altered.
+    let altered = head_index.changed_tables(&base_index);
+    let dependents: Vec<&engine::Loaded> = context
+        .iter()
+        .filter(|l| {
+            l.schema
+                && head_index.file(&l.path).is_some_and(|f| {
+                    f.facts.iter().any(|x| {
+                        index::event_table(&x.event).is_some_and(|t| altered.iter().any(|a| a == t))
+                    })
+                })
+        })
+        .collect();
+    let mut head_refs: Vec<&engine::Loaded> = head_loaded.iter().collect();
+    head_refs.extend(dependents.iter().copied());
+    let mut base_refs: Vec<&engine::Loaded> = base_loaded
+        .iter()
+        .filter(|l| head_loaded.iter().any(|h| h.path == l.path))
+        .collect();
+    base_refs.extend(dependents.iter().copied());
+    let head = engine::check(plan, &head_index, &head_refs);
+    let base = engine::check(plan, &base_index, &base_refs);
 
     let mut base_counts: HashMap<String, usize> = HashMap::new();
     for f in base.iter().flat_map(|o| &o.findings) {
@@ -481,6 +588,12 @@ fn review_change(plan: &Plan, index: &ProjectIndex, change: Change) -> Report {
             _ => findings.push(f.clone()),
         }
     }
+    let changed_paths: std::collections::HashSet<&str> =
+        files.iter().map(|f| f.display_path()).collect();
+    let head: Vec<FileOutcome> = head
+        .into_iter()
+        .filter(|o| changed_paths.contains(o.path.as_str()))
+        .collect();
 
     let weights: HashMap<String, usize> = files
         .iter()
@@ -513,7 +626,8 @@ fn review_change(plan: &Plan, index: &ProjectIndex, change: Change) -> Report {
         }
         outcomes.push(o);
     }
-    let mut confidence = confidence(&outcomes, &weights, "diff");
+    let mut confidence = confidence(&outcomes, &weights);
+    add_unread(&mut confidence, &head_index, Some(&changed_paths));
     confidence.skipped.extend(skipped_early);
     confidence.notes.extend(notes);
     Report {
@@ -537,11 +651,7 @@ fn review_change(plan: &Plan, index: &ProjectIndex, change: Change) -> Report {
 
 /// The share of the (changed) lines that sit in analysed files, lowered
 /// for files parsed with errors; the gaps in words.
-fn confidence(
-    outcomes: &[FileOutcome],
-    weights: &HashMap<String, usize>,
-    mode: &str,
-) -> Confidence {
+fn confidence(outcomes: &[FileOutcome], weights: &HashMap<String, usize>) -> Confidence {
     let weight = |o: &FileOutcome| weights.get(&o.path).copied().unwrap_or(o.lines).max(1) as f64;
     let mut total = 0.0;
     let mut covered = 0.0;
@@ -565,17 +675,46 @@ fn confidence(
             });
         }
     }
-    let _ = mode;
-    let score = if total == 0.0 {
-        100
+    let mut rules_not_evaluated: Vec<(String, String)> = outcomes
+        .iter()
+        .flat_map(|o| o.not_evaluated.iter().cloned())
+        .collect();
+    rules_not_evaluated.sort();
+    rules_not_evaluated.dedup();
+    let mut score = if total == 0.0 {
+        100.0
     } else {
-        ((covered / total) * 100.0).floor() as u32
+        (covered / total) * 100.0
     };
+    score -= 5.0 * rules_not_evaluated.len() as f64;
+    let score = score.max(0.0).floor() as u32;
     Confidence {
         score,
         analysed_files,
         skipped,
-        rules_not_evaluated: Vec::new(),
+        rules_not_evaluated,
         notes,
     }
+}
+
+/// SQL statements nobody could read lower the score and are named.
+fn add_unread(
+    c: &mut Confidence,
+    index: &ProjectIndex,
+    only: Option<&std::collections::HashSet<&str>>,
+) {
+    let mut total = 0;
+    for (path, n) in index.unread() {
+        if only.is_some_and(|o| !o.contains(path)) {
+            continue;
+        }
+        total += n;
+        if c.notes.len() < 10 {
+            c.notes.push(format!(
+                "{n} SQL statement{} in {path} not read",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    c.score = c.score.saturating_sub(total.min(10) as u32);
 }

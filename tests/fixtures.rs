@@ -12,7 +12,6 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use tenant_lint::config::Config;
 use tenant_lint::engine::{self, Content, Input, Plan};
-use tenant_lint::index::ProjectIndex;
 use tenant_lint::lang::Language;
 
 struct Expectations {
@@ -61,13 +60,12 @@ fn lint(path: &str, text: &str, prefilter: bool) -> Vec<(String, u32, String)> {
     let (rules, complete) = engine::select_rules(&[], &[]);
     let mut plan = Plan::new(&config, rules, complete);
     plan.prefilter = prefilter;
-    let index = ProjectIndex::default();
     let input = Input {
         path: path.to_string(),
         content: Content::Bytes(text.as_bytes().to_vec()),
         changed: None,
     };
-    let out = engine::run(&plan, &index, vec![input]);
+    let (out, _) = engine::run(&plan, vec![input]);
     out.into_iter()
         .flat_map(|o| o.findings)
         .filter(|f| !f.suppressed)

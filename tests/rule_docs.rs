@@ -5,7 +5,6 @@
 use std::path::Path;
 use tenant_lint::config::Config;
 use tenant_lint::engine::{self, Content, Input, Plan};
-use tenant_lint::index::ProjectIndex;
 use tenant_lint::lang::Language;
 use tenant_lint::rules::{self, RuleMeta};
 
@@ -58,7 +57,8 @@ fn findings_of(rule: &RuleMeta, lang: &str, code: &str) -> usize {
         content: Content::Bytes(code.as_bytes().to_vec()),
         changed: None,
     };
-    engine::run(&plan, &ProjectIndex::default(), vec![input])
+    engine::run(&plan, vec![input])
+        .0
         .into_iter()
         .flat_map(|o| {
             assert!(

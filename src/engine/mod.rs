@@ -7,6 +7,7 @@ pub mod fingerprint;
 pub mod suppress;
 
 use crate::config::Config;
+use crate::index::facts::{self, FileFacts};
 use crate::index::ProjectIndex;
 use crate::lang::{self, Language, ParsedFile, Pos};
 use crate::rules::{self, Ctx, Diagnostic, RuleMeta, Severity};
@@ -76,6 +77,8 @@ pub struct FileOutcome {
     pub analysed: bool,
     pub skip_reason: Option<String>,
     pub notes: Vec<String>,
+    /// Rules that could not run on this file, with the reason.
+    pub not_evaluated: Vec<(String, String)>,
     pub findings: Vec<Finding>,
 }
 
@@ -86,7 +89,12 @@ pub struct Plan<'a> {
     /// All rules ran, so a suppression that matched nothing is unused.
     pub complete: bool,
     pub prefilter: bool,
+    /// Some selected rule reads the project index.
+    pub needs_index: bool,
+    /// The pull-request description, for rules that check it.
+    pub pr_body: Option<String>,
     matcher: AhoCorasick,
+    schema_matcher: AhoCorasick,
     /// For each matcher pattern, the indexes of the rules it triggers.
     pattern_rules: Vec<Vec<usize>>,
     excludes: GlobSet,
@@ -113,6 +121,10 @@ impl<'a> Plan<'a> {
             .ascii_case_insensitive(true)
             .build(&patterns)
             .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("empty matcher"));
+        let schema_matcher = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(facts::TRIGGERS)
+            .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("empty matcher"));
         let excludes = globs(&config.exclude);
         let path_ignores = config
             .per_path_ignores
@@ -131,12 +143,16 @@ impl<'a> Plan<'a> {
                 (globs(std::slice::from_ref(g)), rules)
             })
             .collect();
+        let needs_index = rules.iter().any(|r| r.needs_index);
         Plan {
             config,
             rules,
             complete,
             prefilter: true,
+            needs_index,
+            pr_body: None,
             matcher,
+            schema_matcher,
             pattern_rules,
             excludes,
             path_ignores,
@@ -211,76 +227,183 @@ fn globs(patterns: &[String]) -> GlobSet {
     b.build().unwrap_or_else(|_| GlobSet::empty())
 }
 
-/// Analyse every input in parallel.
-pub fn run(plan: &Plan, index: &ProjectIndex, inputs: Vec<Input>) -> Vec<FileOutcome> {
-    let ctx = Ctx::new(plan.config, index);
-    let mut out: Vec<FileOutcome> = inputs
+/// One input, read and (when any rule or the index needs it) parsed.
+pub struct Loaded {
+    pub path: String,
+    pub changed: Option<Vec<(u32, u32)>>,
+    pub lines: usize,
+    pub skip_reason: Option<String>,
+    /// Rules whose triggers matched.
+    pub candidates: Vec<&'static RuleMeta>,
+    source: Option<Source>,
+    /// The file may state schema facts.
+    pub schema: bool,
+}
+
+/// A loaded file's syntax, kept between phases. syn trees (Rust) are tied
+/// to the thread that parsed them (their spans index a thread-local source
+/// map), so Rust files keep their text and are parsed where they are used;
+/// Python and SQL trees are parsed once and shared.
+enum Source {
+    Shared(Portable),
+    RustText(String),
+}
+
+/// A parsed Python or SQL file.
+struct Portable(ParsedFile);
+
+// SAFETY: `Portable::new` admits only Python (tree-sitter trees are Send
+// and Sync) and SQL (plain data) files; the one !Send variant, a syn tree,
+// never enters.
+unsafe impl Send for Portable {}
+unsafe impl Sync for Portable {}
+
+impl Portable {
+    fn new(f: ParsedFile) -> Option<Portable> {
+        (!matches!(f.syntax, lang::Syntax::Rust(_))).then_some(Portable(f))
+    }
+}
+
+impl Loaded {
+    /// Run `f` on the parsed file (parsing Rust here, on this thread).
+    fn with_file<R>(&self, f: impl FnOnce(&ParsedFile) -> R) -> Option<R> {
+        match self.source.as_ref()? {
+            Source::Shared(p) => Some(f(&p.0)),
+            Source::RustText(text) => ParsedFile::parse(&self.path, Language::Rust, text)
+                .ok()
+                .map(|p| f(&p)),
+        }
+    }
+}
+
+/// Read and parse inputs in parallel. With `schema`, files that may state
+/// schema facts are parsed too, so the index and the rules share one parse.
+pub fn load(plan: &Plan, inputs: Vec<Input>, schema: bool) -> Vec<Loaded> {
+    let mut out: Vec<Loaded> = inputs
         .into_par_iter()
-        .map(|i| analyse(plan, &ctx, i))
+        .map(|i| load_one(plan, i, schema))
         .collect();
     out.sort_by(|a, b| a.path.cmp(&b.path));
     out
 }
 
-fn analyse(plan: &Plan, ctx: &Ctx, input: Input) -> FileOutcome {
-    let mut outcome = FileOutcome {
-        path: input.path.clone(),
-        ..FileOutcome::default()
+fn load_one(plan: &Plan, input: Input, schema: bool) -> Loaded {
+    let mut l = Loaded {
+        path: input.path,
+        changed: input.changed,
+        lines: 0,
+        skip_reason: None,
+        candidates: Vec::new(),
+        source: None,
+        schema: false,
     };
-    let Some(lang) = Language::from_path(&input.path) else {
-        outcome.skip_reason = Some(lang::unsupported_reason(&input.path));
-        return outcome;
+    let Some(lang) = Language::from_path(&l.path) else {
+        l.skip_reason = Some(lang::unsupported_reason(&l.path));
+        return l;
     };
     let bytes = match input.content {
         Content::Bytes(b) => b,
         Content::Disk(p) => match std::fs::read(&p) {
             Ok(b) => b,
             Err(e) => {
-                outcome.skip_reason = Some(format!("cannot read: {}", e.kind()));
-                return outcome;
+                l.skip_reason = Some(format!("cannot read: {}", e.kind()));
+                return l;
             }
         },
     };
-    outcome.lines = bytecount_lines(&bytes);
+    l.lines = bytecount_lines(&bytes);
     let text = match lang::check_readable(&bytes) {
         Ok(t) => t,
         Err(f) => {
-            outcome.skip_reason = Some(f.reason);
-            return outcome;
+            l.skip_reason = Some(f.reason);
+            return l;
         }
     };
-    let candidates = plan.candidates(&input.path, lang, &bytes);
-    outcome.analysed = true;
-    if candidates.is_empty() {
+    l.candidates = plan.candidates(&l.path, lang, &bytes);
+    l.schema = schema && (plan.schema_matcher.is_match(&bytes) || !plan.prefilter);
+    if l.candidates.is_empty() && !l.schema {
+        return l;
+    }
+    match ParsedFile::parse(&l.path, lang, text) {
+        Ok(f) => {
+            l.source = Some(match Portable::new(f) {
+                Some(p) => Source::Shared(p),
+                None => Source::RustText(text.to_string()),
+            })
+        }
+        Err(f) => l.skip_reason = Some(f.reason),
+    }
+    l
+}
+
+/// Schema facts of every loaded file that may hold some.
+pub fn schema_facts(loaded: &[Loaded]) -> Vec<FileFacts> {
+    loaded
+        .par_iter()
+        .filter(|l| l.schema)
+        .filter_map(|l| l.with_file(facts::extract))
+        .collect()
+}
+
+/// Run the candidate rules on loaded files, in parallel.
+pub fn check(plan: &Plan, index: &ProjectIndex, loaded: &[&Loaded]) -> Vec<FileOutcome> {
+    let ctx = Ctx::new(plan.config, index, plan.pr_body.as_deref());
+    let mut out: Vec<FileOutcome> = loaded
+        .par_iter()
+        .map(|l| check_one(plan, &ctx, l))
+        .collect();
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+/// Load, index and check: one revision whose inputs are the whole project.
+pub fn run(plan: &Plan, inputs: Vec<Input>) -> (Vec<FileOutcome>, ProjectIndex) {
+    let loaded = load(plan, inputs, plan.needs_index);
+    let index = ProjectIndex::build(schema_facts(&loaded));
+    let refs: Vec<&Loaded> = loaded.iter().collect();
+    (check(plan, &index, &refs), index)
+}
+
+fn check_one(plan: &Plan, ctx: &Ctx, l: &Loaded) -> FileOutcome {
+    let mut outcome = FileOutcome {
+        path: l.path.clone(),
+        lines: l.lines,
+        analysed: l.skip_reason.is_none(),
+        skip_reason: l.skip_reason.clone(),
+        ..FileOutcome::default()
+    };
+    if l.candidates.is_empty() {
         return outcome;
     }
-    let file = match ParsedFile::parse(&input.path, lang, text) {
-        Ok(f) => f,
-        Err(f) => {
-            outcome.analysed = false;
-            outcome.skip_reason = Some(f.reason);
-            return outcome;
-        }
-    };
+    l.with_file(|file| check_file(plan, ctx, l, file, &mut outcome));
+    outcome
+}
+
+fn check_file(plan: &Plan, ctx: &Ctx, l: &Loaded, file: &ParsedFile, outcome: &mut FileOutcome) {
     if let Some(p) = file.syntax_error {
         outcome.notes.push(format!(
             "{} has a syntax error at line {}; the rest was analysed",
-            input.path, p.line
+            l.path, p.line
         ));
     }
     let mut findings = Vec::new();
-    for rule in candidates {
+    for rule in &l.candidates {
+        if rule.needs_pr_body && ctx.pr_body.is_none() {
+            outcome
+                .not_evaluated
+                .push((rule.id.to_string(), "no PR body".to_string()));
+            continue;
+        }
         let mut diags = Vec::new();
-        (rule.check)(ctx, &file, &mut diags);
+        (rule.check)(ctx, file, &mut diags);
         for d in diags {
-            findings.push(to_finding(plan, rule, &file, d, input.changed.as_deref()));
+            findings.push(to_finding(plan, rule, file, d, l.changed.as_deref()));
         }
     }
     findings.sort_by_key(|f| (f.start, f.rule.id));
     findings.dedup_by(|a, b| a.rule.id == b.rule.id && a.start == b.start && a.end == b.end);
-    apply_suppressions(plan, &file, &mut findings, input.changed.as_deref());
+    apply_suppressions(plan, file, &mut findings, l.changed.as_deref());
     outcome.findings = findings;
-    outcome
 }
 
 fn bytecount_lines(b: &[u8]) -> usize {

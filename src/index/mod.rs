@@ -1,153 +1,335 @@
-//! Project index: facts about the repository as a whole that single-file
-//! rules need — which tables exist, which are tenant tables, their RLS
-//! state and policies. Built once per run from the head revision's SQL
-//! (standalone files and SQL embedded in Python/Rust), in path order, so a
-//! later migration's statement overrides an earlier one's.
+//! Project index: what the repository as a whole says about its schema —
+//! tables, tenant columns, RLS state, policies, views, functions — built
+//! once per revision from every file's facts, applied in migration order
+//! (alembic `down_revision` chains, file-name order elsewhere) so that a
+//! later `DISABLE` or `DROP POLICY` undoes an earlier `ENABLE` or
+//! `CREATE POLICY`. Downgrades never change the index.
 
-use crate::lang::sql::SqlFile;
-use sqlparser::ast::{AlterTableOperation, ObjectName, Statement};
-use std::collections::BTreeMap;
+pub mod facts;
+pub mod fallback;
+
+use crate::config::Config;
+use facts::{Event, FileFacts, Origin, Policy, RlsChange, Site};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 #[derive(Debug, Default)]
 pub struct ProjectIndex {
-    pub tables: BTreeMap<String, TableFacts>,
+    pub tables: BTreeMap<String, TableState>,
+    files: BTreeMap<String, FileFacts>,
+    /// (path, host offset) of each fact → its position in migration order.
+    seq: HashMap<(String, usize), usize>,
 }
 
 #[derive(Debug, Default, Clone)]
-pub struct TableFacts {
-    pub columns: Vec<String>,
+pub struct TableState {
+    pub columns: BTreeSet<String>,
+    /// Where the table is created: migrations and models.
+    pub created: Vec<(Site, Origin)>,
     pub rls_enabled: bool,
     pub rls_forced: bool,
-    pub policies: BTreeMap<String, PolicyFacts>,
-    /// Where the table was created (`path`).
-    pub defined_in: Option<String>,
+    pub policies: BTreeMap<String, (Policy, Site)>,
+    /// Positions (migration order) of every CREATE POLICY on the table.
+    pub policy_created: Vec<usize>,
+    pub dropped: bool,
 }
 
-#[derive(Debug, Clone)]
-pub struct PolicyFacts {
-    /// `ALL`, `SELECT`, `INSERT`, `UPDATE`, `DELETE`.
-    pub command: String,
-    pub permissive: bool,
-    pub using: Option<String>,
-    pub with_check: Option<String>,
+impl TableState {
+    /// Created by a migration (SQL or alembic), not only by a model.
+    pub fn has_migration(&self) -> bool {
+        self.created.iter().any(|(_, o)| *o != Origin::Model)
+    }
 }
-
-/// Bytes that must appear in a file for it to hold schema facts.
-pub const SCHEMA_TRIGGERS: &[&str] = &[
-    "create table",
-    "alter table",
-    "create policy",
-    "drop policy",
-    "drop table",
-];
 
 impl ProjectIndex {
-    /// Fold one piece of SQL (a file or an embedded string) into the index.
-    pub fn add_sql(&mut self, path: &str, sql: &SqlFile) {
-        for stmt in &sql.statements {
-            if let Ok(ast) = &stmt.ast {
-                self.apply(path, ast);
+    pub fn build(files: Vec<FileFacts>) -> ProjectIndex {
+        let mut idx = ProjectIndex::default();
+        let order = migration_order(&files);
+        let mut n = 0usize;
+        for i in order {
+            let f = &files[i];
+            for fact in f.facts.iter().filter(|f| !f.reverting) {
+                n += 1;
+                idx.seq
+                    .insert((fact.site.path.clone(), fact.site.range.start), n);
+                idx.apply(&fact.event, &fact.site, n);
             }
         }
+        for f in files {
+            idx.files.insert(f.path.clone(), f);
+        }
+        idx
     }
 
-    fn apply(&mut self, path: &str, ast: &Statement) {
-        match ast {
-            Statement::CreateTable(ct) => {
-                let t = self.tables.entry(table_key(&ct.name)).or_default();
-                t.columns = ct
-                    .columns
-                    .iter()
-                    .map(|c| c.name.value.to_ascii_lowercase())
-                    .collect();
-                t.defined_in = Some(path.to_string());
+    fn apply(&mut self, event: &Event, site: &Site, n: usize) {
+        match event {
+            Event::CreateTable {
+                table,
+                columns,
+                origin,
+                ..
+            } => {
+                let t = self.tables.entry(table.clone()).or_default();
+                if t.dropped {
+                    *t = TableState::default();
+                }
+                t.columns.extend(columns.iter().cloned());
+                t.created.push((site.clone(), *origin));
             }
-            Statement::AlterTable(at) => {
-                let t = self.tables.entry(table_key(&at.name)).or_default();
-                for op in &at.operations {
-                    match op {
-                        AlterTableOperation::EnableRowLevelSecurity => t.rls_enabled = true,
-                        AlterTableOperation::DisableRowLevelSecurity => t.rls_enabled = false,
-                        AlterTableOperation::ForceRowLevelSecurity => t.rls_forced = true,
-                        AlterTableOperation::NoForceRowLevelSecurity => t.rls_forced = false,
-                        AlterTableOperation::AddColumn { column_def, .. } => {
-                            t.columns.push(column_def.name.value.to_ascii_lowercase())
-                        }
-                        _ => {}
-                    }
+            Event::AddColumn { table, column } => {
+                self.tables
+                    .entry(table.clone())
+                    .or_default()
+                    .columns
+                    .insert(column.clone());
+            }
+            Event::DropTable { table } => {
+                if let Some(t) = self.tables.get_mut(table) {
+                    t.dropped = true;
                 }
             }
-            Statement::CreatePolicy(p) => {
-                let t = self.tables.entry(table_key(&p.table_name)).or_default();
-                t.policies.insert(
-                    p.name.value.clone(),
-                    PolicyFacts {
-                        command: p
-                            .command
-                            .as_ref()
-                            .map_or("ALL".into(), |c| c.to_string().to_ascii_uppercase()),
-                        permissive: !p
-                            .policy_type
-                            .as_ref()
-                            .is_some_and(|t| t.to_string().eq_ignore_ascii_case("restrictive")),
-                        using: p.using.as_ref().map(|e| e.to_string()),
-                        with_check: p.with_check.as_ref().map(|e| e.to_string()),
-                    },
-                );
+            Event::Rls { table, change } => {
+                let t = self.tables.entry(table.clone()).or_default();
+                match change {
+                    RlsChange::Enable => t.rls_enabled = true,
+                    RlsChange::Disable => t.rls_enabled = false,
+                    RlsChange::Force => t.rls_forced = true,
+                    RlsChange::NoForce => t.rls_forced = false,
+                }
             }
-            Statement::DropPolicy(d) => {
-                if let Some(t) = self.tables.get_mut(&table_key(&d.table_name)) {
-                    t.policies.remove(&d.name.value);
+            Event::CreatePolicy { table, policy } => {
+                let t = self.tables.entry(table.clone()).or_default();
+                t.policies
+                    .insert(policy.name.clone(), (policy.clone(), site.clone()));
+                t.policy_created.push(n);
+            }
+            Event::DropPolicy { table, name } => {
+                if let Some(t) = self.tables.get_mut(table) {
+                    t.policies.remove(name);
                 }
             }
             _ => {}
         }
     }
 
-    /// Is `table` a tenant table under these tenant column names?
-    pub fn is_tenant_table(&self, table: &str, tenant_columns: &[String]) -> bool {
+    pub fn table(&self, name: &str) -> Option<&TableState> {
         self.tables
-            .get(&table.to_ascii_lowercase())
-            .is_some_and(|t| t.columns.iter().any(|c| tenant_columns.contains(c)))
+            .get(name)
+            .or_else(|| self.tables.get(&name.to_ascii_lowercase()))
+    }
+
+    /// The tenant columns of `table` (empty when it is not a tenant table).
+    pub fn tenant_columns(&self, table: &str, cfg: &Config) -> Vec<String> {
+        if cfg
+            .tenant
+            .global_tables
+            .iter()
+            .any(|g| g.eq_ignore_ascii_case(table))
+        {
+            return Vec::new();
+        }
+        self.table(table)
+            .map(|t| {
+                t.columns
+                    .iter()
+                    .filter(|c| cfg.tenant.columns.contains(c))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn is_tenant_table(&self, table: &str, cfg: &Config) -> bool {
+        !self.tenant_columns(table, cfg).is_empty()
+    }
+
+    /// Position of a fact in migration order.
+    pub fn seq_of(&self, site: &Site) -> Option<usize> {
+        self.seq
+            .get(&(site.path.clone(), site.range.start))
+            .copied()
+    }
+
+    pub fn file(&self, path: &str) -> Option<&FileFacts> {
+        self.files.get(path)
+    }
+
+    /// Files that state facts about `table`.
+    pub fn files_about(&self, table: &str) -> Vec<String> {
+        self.files
+            .values()
+            .filter(|f| f.facts.iter().any(|x| event_table(&x.event) == Some(table)))
+            .map(|f| f.path.clone())
+            .collect()
+    }
+
+    /// Tables whose final state differs between two indexes.
+    pub fn changed_tables(&self, other: &ProjectIndex) -> Vec<String> {
+        let names: BTreeSet<&String> = self.tables.keys().chain(other.tables.keys()).collect();
+        names
+            .into_iter()
+            .filter(|n| {
+                let (a, b) = (self.tables.get(*n), other.tables.get(*n));
+                match (a, b) {
+                    (Some(a), Some(b)) => {
+                        a.columns != b.columns
+                            || a.rls_enabled != b.rls_enabled
+                            || a.rls_forced != b.rls_forced
+                            || a.dropped != b.dropped
+                            || a.policies
+                                .iter()
+                                .map(|(k, v)| (k, &v.0))
+                                .ne(b.policies.iter().map(|(k, v)| (k, &v.0)))
+                    }
+                    _ => true,
+                }
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Statements nobody could read, per file.
+    pub fn unread(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.files
+            .values()
+            .filter(|f| f.unread > 0)
+            .map(|f| (f.path.as_str(), f.unread))
     }
 }
 
-/// Tables are keyed by their unqualified, lower-cased name.
-fn table_key(name: &ObjectName) -> String {
-    name.0
-        .last()
-        .map(|p| p.to_string().trim_matches('"').to_ascii_lowercase())
-        .unwrap_or_default()
+pub fn event_table(e: &Event) -> Option<&str> {
+    match e {
+        Event::CreateTable { table, .. }
+        | Event::AddColumn { table, .. }
+        | Event::DropTable { table }
+        | Event::Rls { table, .. }
+        | Event::CreatePolicy { table, .. }
+        | Event::DropPolicy { table, .. } => Some(table),
+        _ => None,
+    }
+}
+
+/// Models first (they declare what migrations must create), then
+/// migrations by directory, alembic chains by depth, file name.
+fn migration_order(files: &[FileFacts]) -> Vec<usize> {
+    let by_rev: HashMap<&str, &FileFacts> = files
+        .iter()
+        .filter_map(|f| f.revision.as_deref().map(|r| (r, f)))
+        .collect();
+    let depth = |f: &FileFacts| {
+        let mut d = 0usize;
+        let mut cur = f.down_revision.as_deref();
+        while let Some(r) = cur {
+            d += 1;
+            if d > 10_000 {
+                break;
+            }
+            cur = by_rev.get(r).and_then(|p| p.down_revision.as_deref());
+        }
+        d
+    };
+    let mut keyed: Vec<(u8, String, usize, String, usize)> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let model_only = f.facts.iter().all(|x| {
+                matches!(
+                    x.event,
+                    Event::CreateTable {
+                        origin: Origin::Model,
+                        ..
+                    }
+                )
+            });
+            let dir = f
+                .path
+                .rsplit_once('/')
+                .map(|(d, _)| d.to_string())
+                .unwrap_or_default();
+            (u8::from(!model_only), dir, depth(f), f.path.clone(), i)
+        })
+        .collect();
+    keyed.sort();
+    keyed.into_iter().map(|k| k.4).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lang::{Language, ParsedFile};
+
+    fn facts(path: &str, text: &str) -> FileFacts {
+        let lang = Language::from_path(path).unwrap();
+        facts::extract(&ParsedFile::parse(path, lang, text).unwrap())
+    }
 
     #[test]
-    fn later_statements_undo_earlier_ones() {
-        let mut idx = ProjectIndex::default();
-        idx.add_sql(
-            "migrations/001.sql",
-            &SqlFile::parse(
+    fn later_migrations_undo_earlier_ones() {
+        let idx = ProjectIndex::build(vec![
+            facts("migrations/002_undo.sql", "ALTER TABLE notes NO FORCE ROW LEVEL SECURITY;\nDROP POLICY tenant_isolation ON notes;"),
+            facts(
+                "migrations/001_notes.sql",
                 "CREATE TABLE public.notes (id uuid primary key, org_id uuid not null);
                  ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
                  ALTER TABLE notes FORCE ROW LEVEL SECURITY;
                  CREATE POLICY tenant_isolation ON notes USING (org_id = current_setting('app.org_id')::uuid) WITH CHECK (org_id = current_setting('app.org_id')::uuid);",
             ),
-        );
-        let t = &idx.tables["notes"];
-        assert!(t.rls_enabled && t.rls_forced);
-        assert_eq!(t.policies["tenant_isolation"].command, "ALL");
-        assert!(t.policies["tenant_isolation"].with_check.is_some());
-        assert!(idx.is_tenant_table("notes", &["org_id".into()]));
-
-        idx.add_sql(
-            "migrations/002.sql",
-            &SqlFile::parse("ALTER TABLE notes NO FORCE ROW LEVEL SECURITY; DROP POLICY tenant_isolation ON notes;"),
-        );
-        let t = &idx.tables["notes"];
+        ]);
+        let t = idx.table("notes").unwrap();
         assert!(t.rls_enabled && !t.rls_forced);
         assert!(t.policies.is_empty());
+        assert_eq!(t.policy_created.len(), 1);
+        assert!(idx.is_tenant_table("notes", &Config::default()));
+    }
+
+    #[test]
+    fn alembic_chains_models_and_downgrades() {
+        let m2 = "revision = \"b2\"\ndown_revision = \"a1\"\nfrom alembic import op\n\ndef upgrade():\n    op.execute(\"ALTER TABLE notes ENABLE ROW LEVEL SECURITY\")\n    op.execute(\"ALTER TABLE notes FORCE ROW LEVEL SECURITY\")\n\ndef downgrade():\n    op.execute(\"ALTER TABLE notes DISABLE ROW LEVEL SECURITY\")\n";
+        let m1 = "revision = \"a1\"\ndown_revision = None\nimport sqlalchemy as sa\nfrom alembic import op\n\ndef upgrade():\n    op.create_table(\"notes\", sa.Column(\"id\", sa.Integer), sa.Column(\"tenant_id\", sa.String))\n\ndef downgrade():\n    op.drop_table(\"notes\")\n";
+        let model = "class TenantMixin:\n    org_id = Column(UUID)\n\nclass Doc(TenantMixin, Base):\n    __tablename__ = \"docs\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n";
+        // File names deliberately sort against the chain.
+        let idx = ProjectIndex::build(vec![
+            facts("alembic/versions/aaa_rls.py", m2),
+            facts("alembic/versions/zzz_create.py", m1),
+            facts("app/models.py", model),
+        ]);
+        let t = idx.table("notes").unwrap();
+        assert!(t.rls_enabled && t.rls_forced && !t.dropped, "{t:?}");
+        assert!(t.has_migration());
+        let d = idx.table("docs").unwrap();
+        assert!(d.columns.contains("org_id") && !d.has_migration());
+    }
+
+    #[test]
+    fn token_facts_for_views_functions_roles_grants() {
+        let f = facts(
+            "m.sql",
+            "CREATE VIEW v WITH (security_invoker = true) AS SELECT * FROM notes;
+             CREATE OR REPLACE VIEW w AS SELECT n.body FROM notes n;
+             CREATE FUNCTION f(o uuid) RETURNS SETOF notes LANGUAGE sql SECURITY DEFINER AS $$ SELECT * FROM notes WHERE org_id = o $$;
+             ALTER ROLE app_user BYPASSRLS;
+             GRANT SELECT ON notes, tags TO PUBLIC;",
+        );
+        let ev: Vec<&Event> = f.facts.iter().map(|x| &x.event).collect();
+        assert!(
+            matches!(
+                ev[0],
+                Event::CreateView {
+                    security_invoker: true,
+                    ..
+                }
+            ),
+            "{ev:?}"
+        );
+        assert!(
+            matches!(ev[1], Event::CreateView { security_invoker: false, reads, .. } if reads == &vec!["notes".to_string()])
+        );
+        assert!(
+            matches!(ev[2], Event::CreateFunction { security_definer: true, search_path: false, reads, .. } if reads.contains(&"notes".to_string())),
+            "{ev:?}"
+        );
+        assert!(matches!(ev[3], Event::RoleBypass { role, .. } if role == "app_user"));
+        assert!(
+            matches!(ev[4], Event::Grant { tables, grantees } if tables.len() == 2 && grantees == &vec!["public".to_string()])
+        );
     }
 }

@@ -10,6 +10,7 @@ pub mod python;
 pub mod rust;
 pub mod source;
 pub mod sql;
+pub mod sql_tokens;
 
 use std::sync::OnceLock;
 
@@ -104,6 +105,50 @@ pub struct ParsedFile {
     /// First syntax error, when the parser recovered from one (Python).
     pub syntax_error: Option<Pos>,
     embedded: OnceLock<Vec<embedded::EmbeddedSql>>,
+}
+
+/// One SQL statement somewhere in a file.
+pub struct SqlSite<'a> {
+    pub stmt: &'a sql::SqlStatement,
+    /// The SQL text the statement's range refers to.
+    pub text: &'a str,
+    embedded: Option<&'a embedded::EmbeddedSql>,
+    /// In a migration's downgrade (alembic `downgrade()`, `down.sql`).
+    pub reverting: bool,
+}
+
+impl SqlSite<'_> {
+    pub fn sql(&self) -> &str {
+        self.text.get(self.stmt.range.clone()).unwrap_or("")
+    }
+
+    /// Host byte range of a range relative to the statement's text.
+    pub fn host_range(&self, r: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        let base = self.stmt.range.start;
+        let abs = base + r.start..base + r.end;
+        match self.embedded {
+            Some(e) => e.host_range(abs),
+            None => abs,
+        }
+    }
+
+    /// Host byte range of the whole statement.
+    pub fn host(&self) -> std::ops::Range<usize> {
+        self.host_range(0..self.stmt.range.len())
+    }
+
+    /// The call the SQL was passed to, when embedded.
+    pub fn host_call(&self) -> Option<&str> {
+        self.embedded.map(|e| e.call.as_str())
+    }
+}
+
+/// diesel `down.sql`, sqlx `*.down.sql`, Flyway undo `U1__*.sql`.
+pub fn is_reverting_path(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name == "down.sql"
+        || name.ends_with(".down.sql")
+        || (name.starts_with('U') && name.contains("__") && name.ends_with(".sql"))
 }
 
 /// Why a file could not be analysed.
@@ -201,6 +246,45 @@ impl ParsedFile {
             Syntax::Rust(file) => embedded::from_rust(file, &self.src),
             Syntax::Sql(_) => Vec::new(),
         })
+    }
+
+    /// Every SQL statement of the file: its own (`.sql`) or embedded in
+    /// string literals (Python, Rust), with the way back to host bytes.
+    pub fn sql_sites(&self) -> Vec<SqlSite<'_>> {
+        let reverting_file = is_reverting_path(&self.path);
+        match &self.syntax {
+            Syntax::Sql(f) => f
+                .statements
+                .iter()
+                .map(|stmt| SqlSite {
+                    stmt,
+                    text: self.text(),
+                    embedded: None,
+                    reverting: reverting_file,
+                })
+                .collect(),
+            _ => {
+                let down = match &self.syntax {
+                    Syntax::Python(tree) => {
+                        python::function_ranges(tree.root_node(), self.text(), "downgrade")
+                    }
+                    _ => Vec::new(),
+                };
+                self.embedded_sql()
+                    .iter()
+                    .flat_map(|e| {
+                        let reverting =
+                            reverting_file || down.iter().any(|r| r.contains(&e.host_offset(0)));
+                        e.sql.statements.iter().map(move |stmt| SqlSite {
+                            stmt,
+                            text: &e.text,
+                            embedded: Some(e),
+                            reverting,
+                        })
+                    })
+                    .collect()
+            }
+        }
     }
 
     /// Number of SQL statements that could not be read, in the file and

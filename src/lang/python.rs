@@ -141,3 +141,25 @@ pub fn string_value(node: Node, src: &str) -> Option<String> {
     }
     Some(lit.text)
 }
+
+/// Byte ranges of the top-level functions called `name` (alembic's
+/// `downgrade`).
+pub fn function_ranges(root: Node, src: &str, name: &str) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut c = root.walk();
+    for n in root.named_children(&mut c) {
+        let f = if n.kind() == "decorated_definition" {
+            n.child_by_field_name("definition")
+        } else {
+            Some(n)
+        };
+        if let Some(f) = f.filter(|f| f.kind() == "function_definition") {
+            if f.child_by_field_name("name")
+                .is_some_and(|x| text(x, src) == name)
+            {
+                out.push(f.byte_range());
+            }
+        }
+    }
+    out
+}

@@ -25,13 +25,18 @@ pub struct SqlFile {
 
 impl SqlFile {
     pub fn parse(text: &str) -> SqlFile {
-        let statements = split_statements(text)
-            .into_iter()
-            .map(|range| {
-                let ast = parse_one(&text[range.clone()]);
-                SqlStatement { range, ast }
-            })
-            .collect();
+        let mut statements = Vec::new();
+        for range in split_statements(text) {
+            let stmt = &text[range.clone()];
+            let ast = parse_one(stmt);
+            if ast.is_err() && starts_with_word(stmt, "do") {
+                if let Some(inner) = do_block(text, range.clone()) {
+                    statements.extend(inner);
+                    continue;
+                }
+            }
+            statements.push(SqlStatement { range, ast });
+        }
         SqlFile { statements }
     }
 
@@ -48,6 +53,83 @@ fn parse_one(stmt: &str) -> Result<Statement, String> {
         0 => Err("empty statement".into()),
         _ => Err("several statements where one was expected".into()),
     }
+}
+
+fn starts_with_word(stmt: &str, word: &str) -> bool {
+    let w: String = stmt
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    w.eq_ignore_ascii_case(word)
+}
+
+/// Statements inside `DO $$ … $$`: plain SQL between the PL/pgSQL control
+/// words, and `EXECUTE '…'` strings. Dynamic SQL (`EXECUTE format(…)`,
+/// concatenation) stays unread.
+fn do_block(text: &str, range: Range<usize>) -> Option<Vec<SqlStatement>> {
+    let stmt = &text[range.clone()];
+    let toks = super::sql_tokens::tokenize(stmt);
+    let body_tok = toks
+        .iter()
+        .find(|t| matches!(t.tok, super::sql_tokens::Tok::Str(_)))?;
+    let raw = &stmt[body_tok.range.clone()];
+    let tag_len = raw
+        .find('$')
+        .and_then(|f| raw[f + 1..].find('$').map(|e| e + 2))?;
+    let body_start = range.start + body_tok.range.start + tag_len;
+    let body_end = range.start + body_tok.range.end - tag_len.min(body_tok.range.len());
+    let body = text.get(body_start..body_end.max(body_start))?;
+    let mut out = Vec::new();
+    for r in split_statements(body) {
+        let mut piece = r.clone();
+        // Skip PL/pgSQL block words in front of a statement.
+        loop {
+            let p = &body[piece.clone()];
+            let word: String = p.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+            let lw = word.to_ascii_lowercase();
+            if matches!(lw.as_str(), "begin" | "declare" | "loop" | "then" | "else")
+                && p.len() > word.len()
+            {
+                let rest = p[word.len()..].len() - p[word.len()..].trim_start().len();
+                piece.start += word.len() + rest;
+            } else {
+                break;
+            }
+        }
+        let p = &body[piece.clone()];
+        let abs = body_start + piece.start..body_start + piece.end;
+        if starts_with_word(p, "execute") {
+            let inner = super::sql_tokens::tokenize(p);
+            let dynamic =
+                inner.len() != 2 || !matches!(inner[1].tok, super::sql_tokens::Tok::Str(_));
+            if dynamic {
+                out.push(SqlStatement {
+                    range: abs,
+                    ast: Err("dynamic SQL in a DO block".into()),
+                });
+                continue;
+            }
+            if let super::sql_tokens::Tok::Str(sql) = &inner[1].tok {
+                let lit = inner[1].range.clone();
+                out.push(SqlStatement {
+                    range: abs.start + lit.start..abs.start + lit.end,
+                    ast: parse_one(sql),
+                });
+            }
+            continue;
+        }
+        const SQL_WORDS: &[&str] = &[
+            "alter", "create", "drop", "grant", "revoke", "insert", "update", "delete", "set",
+            "comment",
+        ];
+        if SQL_WORDS.iter().any(|w| starts_with_word(p, w)) {
+            out.push(SqlStatement {
+                range: abs,
+                ast: parse_one(p),
+            });
+        }
+    }
+    Some(out)
 }
 
 /// Byte ranges of the statements in `text`: leading whitespace and comments
@@ -201,6 +283,26 @@ mod tests {
         assert_eq!(f.unread(), 1);
         assert!(f.statements[0].ast.is_ok());
         assert!(f.statements[2].ast.is_ok());
+    }
+
+    #[test]
+    fn do_blocks_yield_their_statements() {
+        let t = "DO $$\nBEGIN\n  ALTER TABLE notes ENABLE ROW LEVEL SECURITY;\n  EXECUTE 'ALTER TABLE notes FORCE ROW LEVEL SECURITY';\n  EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);\n  IF x THEN RAISE NOTICE 'hi'; END IF;\nEND\n$$;";
+        let f = SqlFile::parse(t);
+        let ok: Vec<&str> = f
+            .statements
+            .iter()
+            .filter(|s| s.ast.is_ok())
+            .map(|s| &t[s.range.clone()])
+            .collect();
+        assert_eq!(
+            ok,
+            vec![
+                "ALTER TABLE notes ENABLE ROW LEVEL SECURITY",
+                "'ALTER TABLE notes FORCE ROW LEVEL SECURITY'"
+            ]
+        );
+        assert_eq!(f.unread(), 1);
     }
 
     #[test]

@@ -57,14 +57,16 @@ impl Severity {
 pub struct Ctx<'a> {
     pub config: &'a Config,
     pub index: &'a ProjectIndex,
+    pub pr_body: Option<&'a str>,
     pub secret_words: names::SecretWords,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(config: &'a Config, index: &'a ProjectIndex) -> Ctx<'a> {
+    pub fn new(config: &'a Config, index: &'a ProjectIndex, pr_body: Option<&'a str>) -> Ctx<'a> {
         Ctx {
             config,
             index,
+            pr_body,
             secret_words: names::SecretWords::new(&config.secrets),
         }
     }
@@ -84,6 +86,11 @@ pub struct RuleMeta {
     /// file this rule can report on. The pre-filter relies on it, so a rule
     /// must never fire on a file without one of them.
     pub triggers: fn(&Config) -> Vec<String>,
+    /// Reads the project index (tables, RLS state, policies).
+    pub needs_index: bool,
+    /// Reads the pull-request description; reported as not evaluated
+    /// without one.
+    pub needs_pr_body: bool,
     pub check: fn(&Ctx, &ParsedFile, &mut Vec<Diagnostic>),
 }
 

@@ -14,6 +14,8 @@ pub static RULE: RuleMeta = RuleMeta {
     summary: "Secrets, tokens and signatures compared in constant time",
     doc: include_str!("../../rules/TL013-constant-time-compare.md"),
     triggers: |c| super::names::SecretWords::triggers(&c.secrets),
+    needs_index: false,
+    needs_pr_body: false,
     check,
 };
 

@@ -25,6 +25,8 @@ pub static RULE: RuleMeta = RuleMeta {
             "validate_exp",
         ])
     },
+    needs_index: false,
+    needs_pr_body: false,
     check,
 };
 

@@ -1,0 +1,594 @@
+//! Schema facts of one file: what its SQL, alembic operations and
+//! SQLAlchemy models say about tables, RLS, policies, views, functions,
+//! roles and grants. Pure: a parsed file in, a list of events out.
+
+use super::fallback;
+use crate::lang::sql_tokens::{self, Tok};
+use crate::lang::{python, ParsedFile, SqlSite, Syntax};
+use sqlparser::ast::{AlterTableOperation, ObjectName, ObjectType, Statement};
+use std::ops::Range;
+use tree_sitter::Node;
+
+/// Where a fact was stated: host byte range in `path`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    pub path: String,
+    pub range: Range<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Sql,
+    Alembic,
+    Model,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RlsChange {
+    Enable,
+    Disable,
+    Force,
+    NoForce,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub name: String,
+    /// `ALL`, `SELECT`, `INSERT`, `UPDATE`, `DELETE`.
+    pub command: String,
+    pub permissive: bool,
+    pub roles: Vec<String>,
+    pub using: Option<String>,
+    pub with_check: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    CreateTable {
+        table: String,
+        columns: Vec<String>,
+        origin: Origin,
+        class: Option<String>,
+    },
+    AddColumn {
+        table: String,
+        column: String,
+    },
+    DropTable {
+        table: String,
+    },
+    Rls {
+        table: String,
+        change: RlsChange,
+    },
+    CreatePolicy {
+        table: String,
+        policy: Policy,
+    },
+    DropPolicy {
+        table: String,
+        name: String,
+    },
+    CreateView {
+        name: String,
+        reads: Vec<String>,
+        security_invoker: bool,
+    },
+    CreateFunction {
+        name: String,
+        security_definer: bool,
+        search_path: bool,
+        reads: Vec<String>,
+    },
+    RoleBypass {
+        role: String,
+        attribute: String,
+    },
+    Grant {
+        tables: Vec<String>,
+        grantees: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Fact {
+    pub event: Event,
+    pub site: Site,
+    /// From a downgrade: does not change the schema the app runs on.
+    pub reverting: bool,
+}
+
+/// Everything one file says about the schema.
+#[derive(Debug, Clone, Default)]
+pub struct FileFacts {
+    pub path: String,
+    pub facts: Vec<Fact>,
+    /// alembic `revision` / `down_revision`.
+    pub revision: Option<String>,
+    pub down_revision: Option<String>,
+    /// SQL statements nobody could read.
+    pub unread: usize,
+}
+
+/// Bytes at least one of which appears in a file with schema facts.
+pub const TRIGGERS: &[&str] = &[
+    "create table",
+    "alter table",
+    "policy",
+    "drop table",
+    "create_table",
+    "add_column",
+    "drop_table",
+    "__tablename__",
+    "create view",
+    "create or replace view",
+    "function",
+    "bypassrls",
+    "superuser",
+    "grant ",
+    "row level security",
+];
+
+pub fn extract(file: &ParsedFile) -> FileFacts {
+    let mut out = FileFacts {
+        path: file.path.clone(),
+        ..FileFacts::default()
+    };
+    for site in file.sql_sites() {
+        let before = out.facts.len();
+        match &site.stmt.ast {
+            Ok(ast) => from_statement(&file.path, &site, ast, &mut out.facts),
+            Err(_) => match fallback::facts(site.sql()) {
+                Some(events) => {
+                    for (event, r) in events {
+                        out.facts.push(Fact {
+                            event,
+                            site: Site {
+                                path: file.path.clone(),
+                                range: site.host_range(r),
+                            },
+                            reverting: site.reverting,
+                        });
+                    }
+                }
+                None => out.unread += 1,
+            },
+        }
+        for f in &mut out.facts[before..] {
+            f.reverting = site.reverting;
+        }
+    }
+    if let Syntax::Python(tree) = &file.syntax {
+        python_facts(file, tree.root_node(), &mut out);
+    }
+    out
+}
+
+fn name_of(n: &ObjectName) -> String {
+    n.0.last()
+        .map(|p| p.to_string().trim_matches('"').to_string())
+        .map(|s| {
+            if s.chars().any(|c| c.is_ascii_uppercase()) && !n.to_string().contains('"') {
+                s.to_ascii_lowercase()
+            } else {
+                s
+            }
+        })
+        .unwrap_or_default()
+}
+
+fn from_statement(path: &str, site: &SqlSite, ast: &Statement, out: &mut Vec<Fact>) {
+    let here = Site {
+        path: path.to_string(),
+        range: site.host(),
+    };
+    let mut push = |event| {
+        out.push(Fact {
+            event,
+            site: here.clone(),
+            reverting: site.reverting,
+        })
+    };
+    match ast {
+        Statement::CreateTable(ct) => push(Event::CreateTable {
+            table: name_of(&ct.name),
+            columns: ct
+                .columns
+                .iter()
+                .map(|c| c.name.value.to_ascii_lowercase())
+                .collect(),
+            origin: Origin::Sql,
+            class: None,
+        }),
+        Statement::AlterTable(at) => {
+            let table = name_of(&at.name);
+            for op in &at.operations {
+                let change = match op {
+                    AlterTableOperation::EnableRowLevelSecurity => Some(RlsChange::Enable),
+                    AlterTableOperation::DisableRowLevelSecurity => Some(RlsChange::Disable),
+                    AlterTableOperation::ForceRowLevelSecurity => Some(RlsChange::Force),
+                    AlterTableOperation::NoForceRowLevelSecurity => Some(RlsChange::NoForce),
+                    AlterTableOperation::AddColumn { column_def, .. } => {
+                        push(Event::AddColumn {
+                            table: table.clone(),
+                            column: column_def.name.value.to_ascii_lowercase(),
+                        });
+                        None
+                    }
+                    _ => None,
+                };
+                if let Some(change) = change {
+                    push(Event::Rls {
+                        table: table.clone(),
+                        change,
+                    });
+                }
+            }
+        }
+        Statement::CreatePolicy(p) => push(Event::CreatePolicy {
+            table: name_of(&p.table_name),
+            policy: Policy {
+                name: p.name.value.clone(),
+                command: p
+                    .command
+                    .as_ref()
+                    .map_or("ALL".into(), |c| c.to_string().to_ascii_uppercase()),
+                permissive: !p
+                    .policy_type
+                    .as_ref()
+                    .is_some_and(|t| t.to_string().eq_ignore_ascii_case("restrictive")),
+                roles: p
+                    .to
+                    .iter()
+                    .flatten()
+                    .map(|o| o.to_string().to_ascii_lowercase())
+                    .collect(),
+                using: p.using.as_ref().map(|e| e.to_string()),
+                with_check: p.with_check.as_ref().map(|e| e.to_string()),
+            },
+        }),
+        Statement::DropPolicy(d) => push(Event::DropPolicy {
+            table: name_of(&d.table_name),
+            name: d.name.value.clone(),
+        }),
+        Statement::Drop {
+            object_type: ObjectType::Table,
+            names,
+            ..
+        } => {
+            for n in names {
+                push(Event::DropTable { table: name_of(n) });
+            }
+        }
+        _ => {
+            for event in token_facts(site.sql()) {
+                push(event);
+            }
+        }
+    }
+}
+
+/// Facts read from tokens: views, functions, roles and grants (their AST
+/// shapes vary across sqlparser versions; the tokens do not).
+pub fn token_facts(sql: &str) -> Vec<Event> {
+    let toks = sql_tokens::tokenize(sql);
+    let mut out = Vec::new();
+    let word = |i: usize| {
+        toks.get(i).and_then(|t| {
+            if let Tok::Word(w) = &t.tok {
+                Some(w.to_ascii_lowercase())
+            } else {
+                None
+            }
+        })
+    };
+    let w0 = word(0).unwrap_or_default();
+    let mut i = 1;
+    if w0 == "create" {
+        while matches!(
+            word(i).as_deref(),
+            Some("or" | "replace" | "temp" | "temporary" | "recursive" | "materialized")
+        ) {
+            i += 1;
+        }
+        match word(i).as_deref() {
+            Some("view") => {
+                let Some((name, after)) = sql_tokens::qualified_name(&toks, i + 1) else {
+                    return out;
+                };
+                let head_end = toks.iter().position(|t| t.is("as")).unwrap_or(toks.len());
+                let head = &toks[after.min(head_end)..head_end];
+                let invoker = security_invoker(head);
+                let reads = toks
+                    .get(head_end..)
+                    .map(|_| {
+                        sql_tokens::relations_read(
+                            &sql[toks.get(head_end).map_or(sql.len(), |t| t.range.start)..],
+                        )
+                    })
+                    .unwrap_or_default();
+                out.push(Event::CreateView {
+                    name,
+                    reads,
+                    security_invoker: invoker,
+                });
+            }
+            Some("function" | "procedure") => {
+                let Some((name, _)) = sql_tokens::qualified_name(&toks, i + 1) else {
+                    return out;
+                };
+                let definer = toks
+                    .windows(2)
+                    .any(|w| w[0].is("security") && w[1].is("definer"));
+                let search_path = toks
+                    .windows(2)
+                    .any(|w| w[0].is("set") && w[1].is("search_path"));
+                out.push(Event::CreateFunction {
+                    name,
+                    security_definer: definer,
+                    search_path,
+                    reads: sql_tokens::relations_read(sql),
+                });
+            }
+            Some("role" | "user") => role_bypass(&toks, i + 1, &mut out),
+            _ => {}
+        }
+    } else if w0 == "alter" && matches!(word(1).as_deref(), Some("role" | "user")) {
+        role_bypass(&toks, 2, &mut out);
+    } else if w0 == "grant" {
+        let on = toks.iter().position(|t| t.is("on"));
+        let to = toks.iter().position(|t| t.is("to"));
+        if let (Some(on), Some(to)) = (on, to) {
+            let mut tables = Vec::new();
+            let mut j = on + 1;
+            if toks.get(j).is_some_and(|t| t.is("table")) {
+                j += 1;
+            }
+            if toks.get(j).is_some_and(|t| t.is("all")) {
+                return out;
+            }
+            while j < to {
+                if let Some((n, next)) = sql_tokens::qualified_name(&toks, j) {
+                    tables.push(n);
+                    j = next;
+                } else {
+                    j += 1;
+                }
+            }
+            let grantees = toks[to + 1..]
+                .iter()
+                .filter_map(|t| t.ident())
+                .take_while(|g| g != "with")
+                .filter(|g| g != "group" && g != "role")
+                .collect();
+            out.push(Event::Grant { tables, grantees });
+        }
+    }
+    out
+}
+
+/// `WITH (security_invoker = true)` (or `on`, `1`, or the bare option).
+fn security_invoker(head: &[sql_tokens::Token]) -> bool {
+    let Some(i) = head.iter().position(|t| t.is("security_invoker")) else {
+        return false;
+    };
+    if !head.get(i + 1).is_some_and(|t| t.is_punct('=')) {
+        return true;
+    }
+    match head.get(i + 2).map(|t| &t.tok) {
+        Some(Tok::Word(w)) => matches!(w.to_ascii_lowercase().as_str(), "true" | "on" | "yes"),
+        Some(Tok::Str(s)) => matches!(s.to_ascii_lowercase().as_str(), "true" | "on" | "yes" | "1"),
+        Some(Tok::Num) => {
+            head.get(i + 2).is_some_and(|t| t.range.len() == 1) && !head[i + 2].is("0")
+        }
+        _ => false,
+    }
+}
+
+fn role_bypass(toks: &[sql_tokens::Token], at: usize, out: &mut Vec<Event>) {
+    let Some(role) = toks.get(at).and_then(|t| t.ident()) else {
+        return;
+    };
+    for t in &toks[at + 1..] {
+        for attr in ["bypassrls", "superuser"] {
+            if t.is(attr) {
+                out.push(Event::RoleBypass {
+                    role: role.clone(),
+                    attribute: attr.to_ascii_uppercase(),
+                });
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------ Python
+
+fn python_facts(file: &ParsedFile, root: Node, out: &mut FileFacts) {
+    let src = file.text();
+    let down = python::function_ranges(root, src, "downgrade");
+    let mut c = root.walk();
+    for stmt in root.named_children(&mut c) {
+        // module-level `revision = "…"`, `down_revision = "…"`
+        if let Some((name, value)) = module_string_assignment(stmt, src) {
+            match name.as_str() {
+                "revision" => out.revision = Some(value),
+                "down_revision" => out.down_revision = Some(value),
+                _ => {}
+            }
+        }
+    }
+    let mut mixins: Vec<(String, Vec<String>)> = Vec::new();
+    python::walk(root, &mut |n| match n.kind() {
+        "call" => {
+            let Some(name) = python::call_name(n, src) else {
+                return;
+            };
+            let reverting = down.iter().any(|r| r.contains(&n.start_byte()));
+            let site = Site {
+                path: file.path.clone(),
+                range: n.byte_range(),
+            };
+            let args = python::positional_args(n);
+            let table = args.first().and_then(|a| python::string_value(*a, src));
+            let event = match (name.as_str(), table) {
+                ("op.create_table", Some(table)) => {
+                    let columns = args[1..]
+                        .iter()
+                        .filter_map(|a| column_name(*a, src))
+                        .collect();
+                    Some(Event::CreateTable {
+                        table,
+                        columns,
+                        origin: Origin::Alembic,
+                        class: None,
+                    })
+                }
+                ("op.add_column", Some(table)) => args
+                    .get(1)
+                    .and_then(|a| column_name(*a, src))
+                    .map(|column| Event::AddColumn { table, column }),
+                ("op.drop_table", Some(table)) => Some(Event::DropTable { table }),
+                _ => None,
+            };
+            if let Some(event) = event {
+                out.facts.push(Fact {
+                    event,
+                    site,
+                    reverting,
+                });
+            }
+        }
+        "class_definition" => {
+            if let Some((table, columns, class)) = model(n, src, &mixins) {
+                out.facts.push(Fact {
+                    event: Event::CreateTable {
+                        table,
+                        columns,
+                        origin: Origin::Model,
+                        class: Some(class),
+                    },
+                    site: Site {
+                        path: file.path.clone(),
+                        range: n.byte_range(),
+                    },
+                    reverting: false,
+                });
+            } else if let Some(name) = n.child_by_field_name("name") {
+                let cols = class_columns(n, src);
+                if !cols.is_empty() {
+                    mixins.push((python::text(name, src).to_string(), cols));
+                }
+            }
+        }
+        _ => {}
+    });
+}
+
+fn module_string_assignment(stmt: Node, src: &str) -> Option<(String, String)> {
+    let a = (stmt.kind() == "expression_statement")
+        .then(|| stmt.named_child(0))
+        .flatten()?;
+    if a.kind() != "assignment" {
+        return None;
+    }
+    let left = a.child_by_field_name("left")?;
+    let right = a.child_by_field_name("right")?;
+    Some((
+        python::text(left, src).to_string(),
+        python::string_value(right, src)?,
+    ))
+}
+
+/// `sa.Column("org_id", …)` → `org_id`.
+fn column_name(n: Node, src: &str) -> Option<String> {
+    if n.kind() != "call" {
+        return None;
+    }
+    let name = python::call_name(n, src)?;
+    if !name.ends_with("Column") {
+        return None;
+    }
+    python::positional_args(n)
+        .first()
+        .and_then(|a| python::string_value(*a, src))
+        .map(|s| s.to_ascii_lowercase())
+}
+
+/// Column attributes of a class body: `x = Column(…)`, `x: Mapped[…] = mapped_column(…)`.
+fn class_columns(class: Node, src: &str) -> Vec<String> {
+    let Some(body) = class.child_by_field_name("body") else {
+        return Vec::new();
+    };
+    let mut cols = Vec::new();
+    let mut c = body.walk();
+    for stmt in body.named_children(&mut c) {
+        let Some(a) = (stmt.kind() == "expression_statement")
+            .then(|| stmt.named_child(0))
+            .flatten()
+        else {
+            continue;
+        };
+        if a.kind() != "assignment" {
+            continue;
+        }
+        let (Some(left), Some(right)) = (
+            a.child_by_field_name("left"),
+            a.child_by_field_name("right"),
+        ) else {
+            continue;
+        };
+        if left.kind() != "identifier" || right.kind() != "call" {
+            continue;
+        }
+        let Some(callee) = python::call_name(right, src) else {
+            continue;
+        };
+        let last = callee.rsplit('.').next().unwrap_or(&callee);
+        if matches!(last, "Column" | "mapped_column") {
+            let explicit = python::positional_args(right)
+                .first()
+                .and_then(|x| python::string_value(*x, src));
+            cols.push(
+                explicit
+                    .unwrap_or_else(|| python::text(left, src).to_string())
+                    .to_ascii_lowercase(),
+            );
+        }
+    }
+    cols
+}
+
+/// A declarative model: `__tablename__` plus columns (own and from mixins
+/// defined in the same file).
+fn model(
+    class: Node,
+    src: &str,
+    mixins: &[(String, Vec<String>)],
+) -> Option<(String, Vec<String>, String)> {
+    let body = class.child_by_field_name("body")?;
+    let mut table = None;
+    let mut c = body.walk();
+    for stmt in body.named_children(&mut c) {
+        if let Some((name, value)) = module_string_assignment(stmt, src) {
+            if name == "__tablename__" {
+                table = Some(value);
+            }
+        }
+    }
+    let table = table?;
+    let mut columns = class_columns(class, src);
+    if let Some(bases) = class.child_by_field_name("superclasses") {
+        let mut c = bases.walk();
+        for b in bases.named_children(&mut c) {
+            let name = python::text(b, src);
+            if let Some((_, cols)) = mixins.iter().find(|(m, _)| m == name) {
+                columns.extend(cols.iter().cloned());
+            }
+        }
+    }
+    let class_name = class
+        .child_by_field_name("name")
+        .map(|n| python::text(n, src).to_string())
+        .unwrap_or_default();
+    Some((table.to_ascii_lowercase(), columns, class_name))
+}
