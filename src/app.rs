@@ -271,7 +271,9 @@ fn full_scan(cli: &Cli, plan: &Plan, cwd: &Path, paths: &[PathBuf]) -> Result<Re
             .collect();
         let mut inputs = Vec::new();
         for path in repo.list_tree(rev)? {
-            if Language::from_path(&path).is_none() || plan.is_excluded(&path) {
+            let wanted =
+                Language::from_path(&path).is_some() || index::deploy::is_deploy_file(&path);
+            if !wanted || plan.is_excluded(&path) {
                 continue;
             }
             if !prefixes.is_empty()
@@ -369,7 +371,9 @@ impl Tree {
             Tree::Rev(repo, rev) => {
                 let mut v = Vec::new();
                 for path in repo.list_tree(rev)? {
-                    if Language::from_path(&path).is_some() && keep(&path) {
+                    let wanted = Language::from_path(&path).is_some()
+                        || index::deploy::is_deploy_file(&path);
+                    if wanted && keep(&path) {
                         if let Some(bytes) = repo.read_at(rev, &path)? {
                             v.push(Input {
                                 path,

@@ -55,21 +55,77 @@ fn expectations(text: &str, rule: &str, lang: Language) -> Expectations {
     e
 }
 
-fn lint(path: &str, text: &str, prefilter: bool) -> Vec<(String, u32, String)> {
-    let config = Config::default();
-    let (rules, complete) = engine::select_rules(&[], &[]);
-    let mut plan = Plan::new(&config, rules, complete);
-    plan.prefilter = prefilter;
-    let input = Input {
-        path: path.to_string(),
-        content: Content::Bytes(text.as_bytes().to_vec()),
-        changed: None,
+/// A fixture unit: one file, or a directory linted as one project (its
+/// files share a project index). A directory may hold `tenant-lint.toml`
+/// (config) and `pr-body.md` (the pull-request description).
+struct Unit {
+    files: Vec<(String, String)>,
+    config: Config,
+    pr_body: Option<String>,
+}
+
+fn unit(root: &Path, path: &Path) -> Unit {
+    let rel = |p: &Path| {
+        p.strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/")
     };
-    let (out, _) = engine::run(&plan, vec![input]);
+    if path.is_file() {
+        let text = std::fs::read_to_string(path).unwrap();
+        return Unit {
+            files: vec![(rel(path), text)],
+            config: Config::default(),
+            pr_body: None,
+        };
+    }
+    let mut files = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if Language::from_path(&p.to_string_lossy()).is_some()
+                || tenant_lint::index::deploy::is_deploy_file(&rel(&p))
+            {
+                files.push((rel(&p), std::fs::read_to_string(&p).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    let config = match std::fs::read_to_string(path.join("tenant-lint.toml")) {
+        Ok(t) => Config::from_toml_str(&t, "fixture config").unwrap(),
+        Err(_) => Config::default(),
+    };
+    let pr_body = std::fs::read_to_string(path.join("pr-body.md")).ok();
+    Unit {
+        files,
+        config,
+        pr_body,
+    }
+}
+
+/// (rule, path, line, title) of every unsuppressed finding.
+fn lint(u: &Unit, prefilter: bool) -> Vec<(String, String, u32, String)> {
+    let (rules, complete) = engine::select_rules(&[], &[]);
+    let mut plan = Plan::new(&u.config, rules, complete);
+    plan.prefilter = prefilter;
+    plan.pr_body = u.pr_body.clone();
+    let inputs = u
+        .files
+        .iter()
+        .map(|(path, text)| Input {
+            path: path.clone(),
+            content: Content::Bytes(text.as_bytes().to_vec()),
+            changed: None,
+        })
+        .collect();
+    let (out, _) = engine::run(&plan, inputs);
     out.into_iter()
         .flat_map(|o| o.findings)
         .filter(|f| !f.suppressed)
-        .map(|f| (f.rule.id.to_string(), f.start.line, f.title))
+        .map(|f| (f.rule.id.to_string(), f.path, f.start.line, f.title))
         .collect()
 }
 
@@ -95,52 +151,57 @@ fn every_fixture_meets_its_expectations() {
             tenant_lint::rules::find(&rule).is_some(),
             "fixtures/{rule} names no registered rule"
         );
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
             .flatten()
             .map(|d| d.path())
             .collect();
-        files.sort();
-        for file in files {
-            let rel = file
-                .strip_prefix(&root)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
-            let Some(lang) = Language::from_path(&rel) else {
-                continue;
-            };
-            let text = std::fs::read_to_string(&file).unwrap();
-            let exp = expectations(&text, &rule, lang);
-            assert!(
-                !exp.expect.is_empty() || !exp.ok.is_empty(),
-                "fixtures/{rel} has no `expect:` or `ok:` annotation for {rule}"
-            );
-            let with = lint(&rel, &text, true);
-            let without = lint(&rel, &text, false);
+        entries.sort();
+        for entry in entries {
+            let u = unit(&root, &entry);
+            let with = lint(&u, true);
+            let without = lint(&u, false);
             if with != without {
-                problems.push(format!("fixtures/{rel}: the pre-filter changed the verdict:\n  with:    {with:?}\n  without: {without:?}"));
+                problems.push(format!(
+                    "{}: the pre-filter changed the verdict:\n  with:    {with:?}\n  without: {without:?}",
+                    entry.display()
+                ));
             }
-            let found: Vec<&(String, u32, String)> =
-                with.iter().filter(|(id, _, _)| *id == rule).collect();
-            let found_lines: BTreeSet<u32> = found.iter().map(|(_, l, _)| *l).collect();
-            for l in &exp.expect {
-                if !found_lines.contains(l) {
-                    problems.push(format!(
-                        "Missing fixtures/{rel}:{l}: {}",
-                        text.lines().nth(*l as usize - 1).unwrap_or("").trim()
-                    ));
+            for (rel, text) in &u.files {
+                let Some(lang) = Language::from_path(rel) else {
+                    continue;
+                };
+                let exp = expectations(text, &rule, lang);
+                let found: Vec<&(String, String, u32, String)> = with
+                    .iter()
+                    .filter(|(id, p, _, _)| *id == rule && p == rel)
+                    .collect();
+                if exp.expect.is_empty() && exp.ok.is_empty() && found.is_empty() {
+                    continue;
                 }
-            }
-            for (_, l, title) in &found {
-                if !exp.expect.contains(l) {
-                    problems.push(format!(
-                        "Noisy   fixtures/{rel}:{l}: {title}  | {}",
-                        text.lines().nth(*l as usize - 1).unwrap_or("").trim()
-                    ));
+                let found_lines: BTreeSet<u32> = found.iter().map(|(_, _, l, _)| *l).collect();
+                let line = |l: u32| {
+                    text.lines()
+                        .nth(l as usize - 1)
+                        .unwrap_or("")
+                        .trim()
+                        .to_string()
+                };
+                for l in &exp.expect {
+                    if !found_lines.contains(l) {
+                        problems.push(format!("Missing fixtures/{rel}:{l}: {}", line(*l)));
+                    }
                 }
+                for (_, _, l, title) in &found {
+                    if !exp.expect.contains(l) {
+                        problems.push(format!(
+                            "Noisy   fixtures/{rel}:{l}: {title}  | {}",
+                            line(*l)
+                        ));
+                    }
+                }
+                checked += exp.expect.len() + exp.ok.len();
             }
-            checked += exp.expect.len() + exp.ok.len();
         }
     }
     assert!(checked > 100, "only {checked} annotated lines found");

@@ -41,6 +41,75 @@ pub struct Config {
     pub tenant: TenantConfig,
     pub secrets: SecretsConfig,
     pub jwt: JwtConfig,
+    pub rls: RlsConfig,
+    pub migrations: MigrationsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct RlsConfig {
+    /// The setting policies compare the tenant column with, used in
+    /// suggestions; empty: learned from the repository's policies.
+    pub setting: String,
+    /// Policy names on tenant tables (`*` matches any suffix).
+    pub policy_names: Vec<String>,
+    /// Tables on the login path, whose policies may read without a tenant.
+    pub auth_path_tables: Vec<String>,
+    /// Roles allowed BYPASSRLS or SUPERUSER (a dedicated migration role).
+    pub bypass_roles: Vec<String>,
+    /// Grantees that mean "everyone".
+    pub public_roles: Vec<String>,
+    /// Text the PR description must contain when a migration changes RLS.
+    pub operator_step: Vec<String>,
+    /// The operator step to suggest; `{file}` is the migration's path.
+    pub operator_step_hint: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct MigrationsConfig {
+    /// Text in a service's Dockerfile / entrypoint / compose file that
+    /// proves it applies migrations when it starts.
+    pub auto_apply_markers: Vec<String>,
+    /// Service directories known to apply their migrations at start-up.
+    pub auto_migrating_services: Vec<String>,
+    /// Text in the PR description that states the manual migration step.
+    pub manual_step_markers: Vec<String>,
+}
+
+impl Default for RlsConfig {
+    fn default() -> Self {
+        RlsConfig {
+            setting: String::new(),
+            policy_names: vec!["tenant_isolation".into(), "tenant_isolation_*".into()],
+            auth_path_tables: Vec::new(),
+            bypass_roles: Vec::new(),
+            public_roles: vec!["public".into(), "anon".into()],
+            operator_step: vec!["psql".into()],
+            operator_step_hint: "psql \"$DATABASE_URL\" -f {file}".into(),
+        }
+    }
+}
+
+impl Default for MigrationsConfig {
+    fn default() -> Self {
+        let markers = [
+            "alembic upgrade head",
+            "sqlx migrate run",
+            "diesel migration run",
+        ];
+        MigrationsConfig {
+            auto_apply_markers: markers.map(String::from).to_vec(),
+            auto_migrating_services: Vec::new(),
+            manual_step_markers: [
+                "alembic upgrade",
+                "sqlx migrate run",
+                "diesel migration run",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -132,6 +201,8 @@ impl Default for Config {
             tenant: TenantConfig::default(),
             secrets: SecretsConfig::default(),
             jwt: JwtConfig::default(),
+            rls: RlsConfig::default(),
+            migrations: MigrationsConfig::default(),
         }
     }
 }

@@ -46,6 +46,20 @@ fn klai() -> Config {
         .collect();
     c.tenant.columns.extend(["zitadel_org_id".to_string()]);
     c.secrets.names.extend(["kek".to_string()]);
+    c.rls.auth_path_tables = ["portal_users", "portal_connectors", "portal_join_requests"]
+        .map(String::from)
+        .to_vec();
+    c.rls.operator_step = vec!["post_deploy_".into(), "docker restart".into()];
+    c.rls.operator_step_hint =
+        "ssh core-01 \"docker exec -i klai-core-postgres-1 psql -U klai -d klai\" < {file}; docker restart klai-core-<service>-1".into();
+    c.migrations.auto_migrating_services = [
+        "portal-api",
+        "klai-connector",
+        "scribe-api",
+        "klai-knowledge-ingest",
+    ]
+    .map(String::from)
+    .to_vec();
     c
 }
 
@@ -98,6 +112,31 @@ not-secret = []
 # Unverified JWT header fields that may be read to pick a key (TL017).
 allow-unverified-header-keys = [{jwt}]
 
+[rls]
+# The setting your policies compare the tenant column with (used in
+# suggestions); empty learns it from the repository's policies.
+setting = "{setting}"
+# Policy names expected on tenant tables; `*` matches any suffix.
+policy-names = [{policy_names}]
+# Login-path tables whose policies may read before a tenant is known.
+auth-path-tables = [{auth}]
+# Roles allowed BYPASSRLS or SUPERUSER (for example a migration role).
+bypass-roles = []
+# Grantees that mean "everyone".
+public-roles = [{public}]
+# Text the PR description must contain when a migration changes RLS (TL014).
+operator-step = [{operator}]
+operator-step-hint = '{hint}'
+
+[migrations]
+# Proof, in a service's Dockerfile/entrypoint/compose file, that it applies
+# migrations at start-up (TL015).
+auto-apply-markers = [{markers}]
+# Services known to apply their migrations at start-up.
+auto-migrating-services = [{services}]
+# PR-description text that states the manual migration step.
+manual-step-markers = [{manual}]
+
 [standard]
 # Cite your own standard on each finding's "Standard:" line instead of the
 # rule's page, with a section per rule id.
@@ -109,6 +148,15 @@ document = "{document}"
         prefix = c.tenant.setting_prefix,
         names = list(&c.secrets.names),
         jwt = list(&c.jwt.allow_unverified_header_keys),
+        setting = c.rls.setting,
+        policy_names = list(&c.rls.policy_names),
+        auth = list(&c.rls.auth_path_tables),
+        public = list(&c.rls.public_roles),
+        operator = list(&c.rls.operator_step),
+        hint = c.rls.operator_step_hint,
+        markers = list(&c.migrations.auto_apply_markers),
+        services = list(&c.migrations.auto_migrating_services),
+        manual = list(&c.migrations.manual_step_markers),
         document = c.standard.document,
         sections = c
             .standard

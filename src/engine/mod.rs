@@ -238,6 +238,8 @@ pub struct Loaded {
     source: Option<Source>,
     /// The file may state schema facts.
     pub schema: bool,
+    /// A deploy file's text (Dockerfile, entrypoint, compose), lower-cased.
+    deploy: Option<String>,
 }
 
 /// A loaded file's syntax, kept between phases. syn trees (Rust) are tied
@@ -296,7 +298,17 @@ fn load_one(plan: &Plan, input: Input, schema: bool) -> Loaded {
         candidates: Vec::new(),
         source: None,
         schema: false,
+        deploy: None,
     };
+    if crate::index::deploy::is_deploy_file(&l.path) {
+        l.deploy = match &input.content {
+            Content::Disk(p) => std::fs::read_to_string(p).ok(),
+            Content::Bytes(b) => std::str::from_utf8(b).ok().map(String::from),
+        }
+        .map(|t| t.to_ascii_lowercase());
+        l.schema = schema && l.deploy.is_some();
+        return l;
+    }
     let Some(lang) = Language::from_path(&l.path) else {
         l.skip_reason = Some(lang::unsupported_reason(&l.path));
         return l;
@@ -341,7 +353,14 @@ pub fn schema_facts(loaded: &[Loaded]) -> Vec<FileFacts> {
     loaded
         .par_iter()
         .filter(|l| l.schema)
-        .filter_map(|l| l.with_file(facts::extract))
+        .filter_map(|l| match &l.deploy {
+            Some(text) => Some(FileFacts {
+                path: l.path.clone(),
+                deploy: Some(text.clone()),
+                ..FileFacts::default()
+            }),
+            None => l.with_file(facts::extract),
+        })
         .collect()
 }
 
@@ -350,6 +369,7 @@ pub fn check(plan: &Plan, index: &ProjectIndex, loaded: &[&Loaded]) -> Vec<FileO
     let ctx = Ctx::new(plan.config, index, plan.pr_body.as_deref());
     let mut out: Vec<FileOutcome> = loaded
         .par_iter()
+        .filter(|l| !crate::index::deploy::is_deploy_file(&l.path))
         .map(|l| check_one(plan, &ctx, l))
         .collect();
     out.sort_by(|a, b| a.path.cmp(&b.path));

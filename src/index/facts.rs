@@ -47,6 +47,8 @@ pub enum Event {
     CreateTable {
         table: String,
         columns: Vec<String>,
+        /// Parallel to `columns`; empty when unknown.
+        types: Vec<String>,
         origin: Origin,
         class: Option<String>,
     },
@@ -108,6 +110,8 @@ pub struct FileFacts {
     pub down_revision: Option<String>,
     /// SQL statements nobody could read.
     pub unread: usize,
+    /// For a deploy file (Dockerfile, entrypoint, compose): its text.
+    pub deploy: Option<String>,
 }
 
 /// Bytes at least one of which appears in a file with schema facts.
@@ -196,6 +200,11 @@ fn from_statement(path: &str, site: &SqlSite, ast: &Statement, out: &mut Vec<Fac
                 .columns
                 .iter()
                 .map(|c| c.name.value.to_ascii_lowercase())
+                .collect(),
+            types: ct
+                .columns
+                .iter()
+                .map(|c| c.data_type.to_string().to_ascii_lowercase())
                 .collect(),
             origin: Origin::Sql,
             class: None,
@@ -417,7 +426,7 @@ fn python_facts(file: &ParsedFile, root: Node, out: &mut FileFacts) {
             }
         }
     }
-    let mut mixins: Vec<(String, Vec<String>)> = Vec::new();
+    let mut mixins: Vec<(String, Columns)> = Vec::new();
     python::walk(root, &mut |n| match n.kind() {
         "call" => {
             let Some(name) = python::call_name(n, src) else {
@@ -432,13 +441,15 @@ fn python_facts(file: &ParsedFile, root: Node, out: &mut FileFacts) {
             let table = args.first().and_then(|a| python::string_value(*a, src));
             let event = match (name.as_str(), table) {
                 ("op.create_table", Some(table)) => {
-                    let columns = args[1..]
+                    let cols: Columns = args[1..]
                         .iter()
                         .filter_map(|a| column_name(*a, src))
                         .collect();
+                    let (columns, types) = cols.into_iter().unzip();
                     Some(Event::CreateTable {
                         table,
                         columns,
+                        types,
                         origin: Origin::Alembic,
                         class: None,
                     })
@@ -446,7 +457,7 @@ fn python_facts(file: &ParsedFile, root: Node, out: &mut FileFacts) {
                 ("op.add_column", Some(table)) => args
                     .get(1)
                     .and_then(|a| column_name(*a, src))
-                    .map(|column| Event::AddColumn { table, column }),
+                    .map(|(column, _)| Event::AddColumn { table, column }),
                 ("op.drop_table", Some(table)) => Some(Event::DropTable { table }),
                 _ => None,
             };
@@ -459,11 +470,13 @@ fn python_facts(file: &ParsedFile, root: Node, out: &mut FileFacts) {
             }
         }
         "class_definition" => {
-            if let Some((table, columns, class)) = model(n, src, &mixins) {
+            if let Some((table, cols, class)) = model(n, src, &mixins) {
+                let (columns, types) = cols.into_iter().unzip();
                 out.facts.push(Fact {
                     event: Event::CreateTable {
                         table,
                         columns,
+                        types,
                         origin: Origin::Model,
                         class: Some(class),
                     },
@@ -499,8 +512,8 @@ fn module_string_assignment(stmt: Node, src: &str) -> Option<(String, String)> {
     ))
 }
 
-/// `sa.Column("org_id", …)` → `org_id`.
-fn column_name(n: Node, src: &str) -> Option<String> {
+/// `sa.Column("org_id", UUID(as_uuid=True), …)` → (`org_id`, `uuid`).
+fn column_name(n: Node, src: &str) -> Option<(String, String)> {
     if n.kind() != "call" {
         return None;
     }
@@ -508,14 +521,39 @@ fn column_name(n: Node, src: &str) -> Option<String> {
     if !name.ends_with("Column") {
         return None;
     }
-    python::positional_args(n)
+    let args = python::positional_args(n);
+    let col = args
         .first()
-        .and_then(|a| python::string_value(*a, src))
-        .map(|s| s.to_ascii_lowercase())
+        .and_then(|a| python::string_value(*a, src))?
+        .to_ascii_lowercase();
+    let ty = args
+        .get(1)
+        .map(|t| sql_type_of(python::text(*t, src)))
+        .unwrap_or_default();
+    Some((col, ty))
+}
+
+/// The Postgres type an SQLAlchemy type expression maps to, when obvious.
+fn sql_type_of(expr: &str) -> String {
+    let head = expr.split('(').next().unwrap_or(expr);
+    let last = head
+        .rsplit('.')
+        .next()
+        .unwrap_or(head)
+        .trim()
+        .to_ascii_lowercase();
+    match last.as_str() {
+        "uuid" => "uuid",
+        "integer" | "int" => "integer",
+        "biginteger" => "bigint",
+        "string" | "text" | "unicode" | "str" => "text",
+        _ => "",
+    }
+    .to_string()
 }
 
 /// Column attributes of a class body: `x = Column(…)`, `x: Mapped[…] = mapped_column(…)`.
-fn class_columns(class: Node, src: &str) -> Vec<String> {
+fn class_columns(class: Node, src: &str) -> Vec<(String, String)> {
     let Some(body) = class.child_by_field_name("body") else {
         return Vec::new();
     };
@@ -545,14 +583,26 @@ fn class_columns(class: Node, src: &str) -> Vec<String> {
         };
         let last = callee.rsplit('.').next().unwrap_or(&callee);
         if matches!(last, "Column" | "mapped_column") {
-            let explicit = python::positional_args(right)
-                .first()
-                .and_then(|x| python::string_value(*x, src));
-            cols.push(
-                explicit
-                    .unwrap_or_else(|| python::text(left, src).to_string())
-                    .to_ascii_lowercase(),
-            );
+            let args = python::positional_args(right);
+            let explicit = args.first().and_then(|x| python::string_value(*x, src));
+            let type_arg = args
+                .iter()
+                .find(|x| x.kind() != "string")
+                .map(|t| sql_type_of(python::text(*t, src)));
+            let annotated = a.child_by_field_name("type").map(|t| {
+                let t = python::text(t, src);
+                sql_type_of(
+                    t.trim_start_matches("Mapped[")
+                        .trim_end_matches(']')
+                        .trim_start_matches("Optional["),
+                )
+            });
+            let ty = type_arg
+                .filter(|t| !t.is_empty())
+                .or(annotated)
+                .unwrap_or_default();
+            let name = explicit.unwrap_or_else(|| python::text(left, src).to_string());
+            cols.push((name.to_ascii_lowercase(), ty));
         }
     }
     cols
@@ -560,11 +610,13 @@ fn class_columns(class: Node, src: &str) -> Vec<String> {
 
 /// A declarative model: `__tablename__` plus columns (own and from mixins
 /// defined in the same file).
+type Columns = Vec<(String, String)>;
+
 fn model(
     class: Node,
     src: &str,
-    mixins: &[(String, Vec<String>)],
-) -> Option<(String, Vec<String>, String)> {
+    mixins: &[(String, Columns)],
+) -> Option<(String, Columns, String)> {
     let body = class.child_by_field_name("body")?;
     let mut table = None;
     let mut c = body.walk();

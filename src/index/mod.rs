@@ -5,6 +5,7 @@
 //! later `DISABLE` or `DROP POLICY` undoes an earlier `ENABLE` or
 //! `CREATE POLICY`. Downgrades never change the index.
 
+pub mod deploy;
 pub mod facts;
 pub mod fallback;
 
@@ -15,6 +16,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 #[derive(Debug, Default)]
 pub struct ProjectIndex {
     pub tables: BTreeMap<String, TableState>,
+    /// Directory → texts of its deploy files (Dockerfile, entrypoint, compose).
+    pub deploy: BTreeMap<String, Vec<String>>,
     files: BTreeMap<String, FileFacts>,
     /// (path, host offset) of each fact → its position in migration order.
     seq: HashMap<(String, usize), usize>,
@@ -23,8 +26,11 @@ pub struct ProjectIndex {
 #[derive(Debug, Default, Clone)]
 pub struct TableState {
     pub columns: BTreeSet<String>,
-    /// Where the table is created: migrations and models.
-    pub created: Vec<(Site, Origin)>,
+    /// Column → SQL type, where known.
+    pub column_types: BTreeMap<String, String>,
+    /// Where the table is created: migrations and models, with the
+    /// columns each creation names.
+    pub created: Vec<(Site, Origin, Vec<String>)>,
     pub rls_enabled: bool,
     pub rls_forced: bool,
     pub policies: BTreeMap<String, (Policy, Site)>,
@@ -36,7 +42,7 @@ pub struct TableState {
 impl TableState {
     /// Created by a migration (SQL or alembic), not only by a model.
     pub fn has_migration(&self) -> bool {
-        self.created.iter().any(|(_, o)| *o != Origin::Model)
+        self.created.iter().any(|(_, o, _)| *o != Origin::Model)
     }
 }
 
@@ -55,9 +61,49 @@ impl ProjectIndex {
             }
         }
         for f in files {
+            if let Some(text) = &f.deploy {
+                let dir = deploy::service_dir_of(&f.path);
+                idx.deploy.entry(dir).or_default().push(text.clone());
+            }
             idx.files.insert(f.path.clone(), f);
         }
         idx
+    }
+
+    /// The nearest directory at or above `path`'s directory that holds
+    /// deploy files, with their texts.
+    pub fn service_of(&self, path: &str) -> Option<(&str, &[String])> {
+        let mut dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        loop {
+            if let Some((d, texts)) = self.deploy.get_key_value(dir) {
+                return Some((d.as_str(), texts.as_slice()));
+            }
+            if dir.is_empty() {
+                return None;
+            }
+            dir = dir.rsplit_once('/').map_or("", |(d, _)| d);
+        }
+    }
+
+    /// The setting existing policies read (`current_setting('app.x')`),
+    /// the most common first.
+    pub fn learned_setting(&self) -> Option<String> {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for t in self.tables.values() {
+            for (p, _) in t.policies.values() {
+                for e in p.using.iter().chain(&p.with_check) {
+                    let toks = crate::lang::sql_tokens::tokenize(e);
+                    for w in toks.windows(3) {
+                        if w[0].is("current_setting") && w[1].is_punct('(') {
+                            if let crate::lang::sql_tokens::Tok::Str(s) = &w[2].tok {
+                                *counts.entry(s.clone()).or_default() += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        counts.into_iter().max_by_key(|(_, n)| *n).map(|(s, _)| s)
     }
 
     fn apply(&mut self, event: &Event, site: &Site, n: usize) {
@@ -65,6 +111,7 @@ impl ProjectIndex {
             Event::CreateTable {
                 table,
                 columns,
+                types,
                 origin,
                 ..
             } => {
@@ -73,7 +120,12 @@ impl ProjectIndex {
                     *t = TableState::default();
                 }
                 t.columns.extend(columns.iter().cloned());
-                t.created.push((site.clone(), *origin));
+                for (c, ty) in columns.iter().zip(types) {
+                    if !ty.is_empty() {
+                        t.column_types.insert(c.clone(), ty.clone());
+                    }
+                }
+                t.created.push((site.clone(), *origin, columns.clone()));
             }
             Event::AddColumn { table, column } => {
                 self.tables

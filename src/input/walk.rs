@@ -35,7 +35,9 @@ pub fn supported_files(
                 if e.file_type().is_some_and(|t| t.is_file()) {
                     let disk = e.path();
                     let name = disk.to_string_lossy();
-                    if Language::from_path(&name).is_some() {
+                    if Language::from_path(&name).is_some()
+                        || crate::index::deploy::is_deploy_file(&name)
+                    {
                         let rel = relative(root, disk);
                         if let Ok(mut v) = found.lock() {
                             v.push((rel, disk.to_path_buf()));

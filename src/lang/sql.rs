@@ -98,23 +98,23 @@ fn do_block(text: &str, range: Range<usize>) -> Option<Vec<SqlStatement>> {
         }
         let p = &body[piece.clone()];
         let abs = body_start + piece.start..body_start + piece.end;
-        if starts_with_word(p, "execute") {
-            let inner = super::sql_tokens::tokenize(p);
-            let dynamic =
-                inner.len() != 2 || !matches!(inner[1].tok, super::sql_tokens::Tok::Str(_));
-            if dynamic {
-                out.push(SqlStatement {
+        let inner = super::sql_tokens::tokenize(p);
+        if let Some(k) = inner.iter().position(|t| t.is("execute")) {
+            // `[IF … THEN] EXECUTE '<sql>'`: a literal is read; anything
+            // built at run time is dynamic SQL.
+            match &inner[k + 1..] {
+                [lit] if matches!(lit.tok, super::sql_tokens::Tok::Str(_)) => {
+                    if let super::sql_tokens::Tok::Str(sql) = &lit.tok {
+                        out.push(SqlStatement {
+                            range: abs.start + lit.range.start..abs.start + lit.range.end,
+                            ast: parse_one(sql),
+                        });
+                    }
+                }
+                _ => out.push(SqlStatement {
                     range: abs,
                     ast: Err("dynamic SQL in a DO block".into()),
-                });
-                continue;
-            }
-            if let super::sql_tokens::Tok::Str(sql) = &inner[1].tok {
-                let lit = inner[1].range.clone();
-                out.push(SqlStatement {
-                    range: abs.start + lit.start..abs.start + lit.end,
-                    ast: parse_one(sql),
-                });
+                }),
             }
             continue;
         }

@@ -6,9 +6,16 @@
 //! and documentation lookup all derive from that declaration.
 
 pub mod names;
+mod rls;
 pub mod tl000_suppression_hygiene;
+mod tl001_rls_coverage;
+mod tl003_with_check_discipline;
 mod tl013_constant_time_compare;
+mod tl014_rls_operator_step;
+mod tl015_migration_auto_apply;
 mod tl017_jwt_verification;
+mod tl019_rls_bypass_ddl;
+mod tl020_tenant_context_leak;
 
 use crate::config::Config;
 use crate::index::ProjectIndex;
@@ -19,8 +26,14 @@ use std::ops::Range;
 /// Every rule, in id order. Adding a rule adds one line here.
 static REGISTRY: &[&RuleMeta] = &[
     &tl000_suppression_hygiene::RULE,
+    &tl001_rls_coverage::RULE,
+    &tl003_with_check_discipline::RULE,
     &tl013_constant_time_compare::RULE,
+    &tl014_rls_operator_step::RULE,
+    &tl015_migration_auto_apply::RULE,
     &tl017_jwt_verification::RULE,
+    &tl019_rls_bypass_ddl::RULE,
+    &tl020_tenant_context_leak::RULE,
 ];
 
 pub fn all() -> &'static [&'static RuleMeta] {
