@@ -320,6 +320,21 @@ fn full_scan(cli: &Cli, plan: &Plan, cwd: &Path, paths: &[PathBuf]) -> Result<Re
     let weights: HashMap<String, usize> =
         outcomes.iter().map(|o| (o.path.clone(), o.lines)).collect();
     let mut confidence = confidence(&outcomes, &weights);
+    // A full scan has no pull request: rules about one do not apply.
+    if plan.pr_body.is_none() {
+        let pr_rules: Vec<&str> = plan
+            .rules
+            .iter()
+            .filter(|r| r.needs_pr_body)
+            .map(|r| r.id)
+            .collect();
+        let before = confidence.rules_not_evaluated.len();
+        confidence
+            .rules_not_evaluated
+            .retain(|(id, _)| !pr_rules.contains(&id.as_str()));
+        let restored = 5 * (before - confidence.rules_not_evaluated.len()) as u32;
+        confidence.score = (confidence.score + restored).min(100);
+    }
     add_unread(&mut confidence, &index, None);
     let findings = outcomes.into_iter().flat_map(|o| o.findings).collect();
     Ok(Report {
@@ -401,6 +416,17 @@ fn load_change(cli: &Cli, cwd: &Path) -> Result<(Change, Tree), AppError> {
     }
     let repo = Repo::discover(cwd)?;
     if cli.staged {
+        // `pre-commit run --from-ref A --to-ref B` (pre-push, CI) names a range.
+        let range = (
+            std::env::var("PRE_COMMIT_FROM_REF"),
+            std::env::var("PRE_COMMIT_TO_REF"),
+        );
+        if let (Ok(from), Ok(to)) = range {
+            if !from.is_empty() && !to.is_empty() {
+                let change = repo.commit_change(&from, &to)?;
+                return Ok((change, Tree::Rev(repo, to)));
+            }
+        }
         let change = repo.staged_change()?;
         return Ok((change, Tree::Rev(repo, "HEAD".into())));
     }

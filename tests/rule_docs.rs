@@ -17,8 +17,15 @@ const SECTIONS: &[&str] = &[
     "## Options",
 ];
 
-/// Fenced code blocks of a section: (language tag, code).
-fn blocks(doc: &str, section: &str) -> Vec<(String, String)> {
+/// A fenced code block: its language tag, optional `path=`, and code.
+struct Block {
+    lang: String,
+    path: Option<String>,
+    code: String,
+}
+
+/// Fenced code blocks of a section.
+fn blocks(doc: &str, section: &str) -> Vec<Block> {
     let Some(start) = doc.find(section) else {
         return Vec::new();
     };
@@ -29,48 +36,92 @@ fn blocks(doc: &str, section: &str) -> Vec<(String, String)> {
     while let Some(open) = rest.find("```") {
         let after = &rest[open + 3..];
         let Some(nl) = after.find('\n') else { break };
-        let tag = after[..nl].trim().to_string();
+        let info = after[..nl].trim();
         let Some(close) = after[nl + 1..].find("```") else {
             break;
         };
-        out.push((tag, after[nl + 1..nl + 1 + close].to_string()));
+        let mut words = info.split_whitespace();
+        let lang = words.next().unwrap_or("").to_string();
+        let path = words
+            .find_map(|w| w.strip_prefix("path="))
+            .map(String::from);
+        out.push(Block {
+            lang,
+            path,
+            code: after[nl + 1..nl + 1 + close].to_string(),
+        });
         rest = &after[nl + 1 + close + 3..];
     }
     out
 }
 
-fn findings_of(rule: &RuleMeta, lang: &str, code: &str) -> usize {
-    let ext = match lang {
+fn ext_of(rule: &RuleMeta, lang: &str) -> &'static str {
+    match lang {
         "python" => "py",
         "rust" => "rs",
         "sql" => "sql",
-        other => panic!(
-            "{}: code block tagged `{other}`; use python, rust or sql",
-            rule.id
-        ),
-    };
+        other => panic!("{}: code block tagged `{other}` needs a path=", rule.id),
+    }
+}
+
+/// Findings of `rule` when `files` are linted as one project.
+fn findings_of(rule: &RuleMeta, files: Vec<(String, String)>, pr_body: Option<String>) -> usize {
     let config = Config::default();
     let (all, complete) = engine::select_rules(&[], &[]);
-    let plan = Plan::new(&config, all, complete);
-    let input = Input {
-        path: format!("example.{ext}"),
-        content: Content::Bytes(code.as_bytes().to_vec()),
-        changed: None,
-    };
-    engine::run(&plan, vec![input])
+    let mut plan = Plan::new(&config, all, complete);
+    plan.pr_body = pr_body;
+    let inputs = files
+        .iter()
+        .map(|(path, code)| Input {
+            path: path.clone(),
+            content: Content::Bytes(code.as_bytes().to_vec()),
+            changed: None,
+        })
+        .collect();
+    engine::run(&plan, inputs)
         .0
         .into_iter()
         .flat_map(|o| {
             assert!(
                 o.skip_reason.is_none(),
-                "{}: example does not parse: {:?}\n{code}",
+                "{}: example {} does not parse: {:?}",
                 rule.id,
+                o.path,
                 o.skip_reason
             );
             o.findings
         })
         .filter(|f| f.rule.id == rule.id && !f.suppressed)
         .count()
+}
+
+/// Each section's examples as the projects they form: one per block, or
+/// one for the whole section when any block names a path.
+fn projects(rule: &RuleMeta, section: &[Block]) -> Vec<(Vec<(String, String)>, Option<String>)> {
+    let pr_body = section
+        .iter()
+        .find(|b| b.lang == "pr-body")
+        .map(|b| b.code.clone());
+    let code: Vec<&Block> = section.iter().filter(|b| b.lang != "pr-body").collect();
+    let file = |i: usize, b: &Block| {
+        (
+            b.path
+                .clone()
+                .unwrap_or_else(|| format!("example{i}.{}", ext_of(rule, &b.lang))),
+            b.code.clone(),
+        )
+    };
+    if code.iter().any(|b| b.path.is_some()) {
+        vec![(
+            code.iter().enumerate().map(|(i, b)| file(i, b)).collect(),
+            pr_body,
+        )]
+    } else {
+        code.iter()
+            .enumerate()
+            .map(|(i, b)| (vec![file(i, b)], pr_body.clone()))
+            .collect()
+    }
 }
 
 #[test]
@@ -133,18 +184,20 @@ fn bad_examples_fire_and_good_examples_do_not() {
             "{}: Bad and Good need code blocks",
             rule.id
         );
-        for (lang, code) in &bad {
+        for (files, body) in projects(rule, &bad) {
+            let names: Vec<&String> = files.iter().map(|(p, _)| p).collect();
             assert!(
-                findings_of(rule, lang, code) > 0,
-                "{}: Bad {lang} example does not fire:\n{code}",
+                findings_of(rule, files.clone(), body) > 0,
+                "{}: Bad example {names:?} does not fire",
                 rule.id
             );
         }
-        for (lang, code) in &good {
+        for (files, body) in projects(rule, &good) {
+            let names: Vec<&String> = files.iter().map(|(p, _)| p).collect();
             assert_eq!(
-                findings_of(rule, lang, code),
+                findings_of(rule, files.clone(), body),
                 0,
-                "{}: Good {lang} example fires:\n{code}",
+                "{}: Good example {names:?} fires",
                 rule.id
             );
         }
@@ -156,7 +209,7 @@ fn bad_examples_fire_and_good_examples_do_not() {
             };
             if rule.id != "TL000" {
                 assert!(
-                    bad.iter().any(|(t, _)| t == tag),
+                    bad.iter().any(|b| b.lang == tag),
                     "{}: no Bad example in {tag}",
                     rule.id
                 );

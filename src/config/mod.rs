@@ -353,7 +353,13 @@ fn unknown_rule_message(id: &str, place: &str) -> String {
 fn read_table(p: &Path) -> Result<toml::Table, ConfigError> {
     let text = std::fs::read_to_string(p).map_err(|e| ConfigError::Read {
         path: p.display().to_string(),
-        cause: e.kind().to_string(),
+        cause: match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                "no such file; check the path given to --config".to_string()
+            }
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            _ => e.to_string(),
+        },
     })?;
     text.parse()
         .map_err(|e: toml::de::Error| ConfigError::Toml {

@@ -94,7 +94,12 @@ pub struct Plan<'a> {
     /// The pull-request description, for rules that check it.
     pub pr_body: Option<String>,
     matcher: AhoCorasick,
-    schema_matcher: AhoCorasick,
+    /// Schema-fact words in SQL, in Python-only constructs, and the names of
+    /// SQL-executing calls per host language.
+    sql_schema: AhoCorasick,
+    py_schema: AhoCorasick,
+    py_hosts: AhoCorasick,
+    rs_hosts: AhoCorasick,
     /// For each matcher pattern, the indexes of the rules it triggers.
     pattern_rules: Vec<Vec<usize>>,
     excludes: GlobSet,
@@ -121,10 +126,16 @@ impl<'a> Plan<'a> {
             .ascii_case_insensitive(true)
             .build(&patterns)
             .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("empty matcher"));
-        let schema_matcher = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build(facts::TRIGGERS)
-            .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("empty matcher"));
+        let words = |w: &[&str]| {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(w)
+                .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("empty matcher"))
+        };
+        let sql_schema = words(facts::SQL_TRIGGERS);
+        let py_schema = words(facts::PYTHON_TRIGGERS);
+        let py_hosts = words(lang::embedded::host_words(Language::Python));
+        let rs_hosts = words(lang::embedded::host_words(Language::Rust));
         let excludes = globs(&config.exclude);
         let path_ignores = config
             .per_path_ignores
@@ -152,7 +163,10 @@ impl<'a> Plan<'a> {
             needs_index,
             pr_body: None,
             matcher,
-            schema_matcher,
+            sql_schema,
+            py_schema,
+            py_hosts,
+            rs_hosts,
             pattern_rules,
             excludes,
             path_ignores,
@@ -165,13 +179,38 @@ impl<'a> Plan<'a> {
 
     /// Rules that could fire on this file: language, path ignores, and the
     /// trigger words found in its bytes.
+    /// Does the file contain an SQL-executing call (always true for SQL)?
+    fn has_sql_host(&self, lang: Language, bytes: &[u8]) -> bool {
+        match lang {
+            Language::Sql => true,
+            Language::Python => self.py_hosts.is_match(bytes),
+            Language::Rust => self.rs_hosts.is_match(bytes),
+        }
+    }
+
+    /// May the file state schema facts?
+    fn may_hold_schema(&self, lang: Language, bytes: &[u8]) -> bool {
+        if !self.prefilter {
+            return true;
+        }
+        let sql = || self.sql_schema.is_match(bytes) && self.has_sql_host(lang, bytes);
+        match lang {
+            Language::Python => self.py_schema.is_match(bytes) || sql(),
+            _ => sql(),
+        }
+    }
+
     fn candidates(&self, path: &str, lang: Language, bytes: &[u8]) -> Vec<&'static RuleMeta> {
         let mut wanted: Vec<bool> = self
             .rules
             .iter()
-            .map(|r| r.covers(lang) && !self.ignored_here(r, path))
+            .map(|r| r.covers(lang) && (r.applies_to)(path) && !self.ignored_here(r, path))
             .collect();
         if self.prefilter {
+            let host = self.has_sql_host(lang, bytes);
+            for (w, r) in wanted.iter_mut().zip(&self.rules) {
+                *w &= host || !r.embedded_sql_only;
+            }
             let mut hit = vec![false; self.rules.len()];
             let mut remaining = wanted.iter().filter(|w| **w).count();
             if remaining > 0 {
@@ -332,7 +371,7 @@ fn load_one(plan: &Plan, input: Input, schema: bool) -> Loaded {
         }
     };
     l.candidates = plan.candidates(&l.path, lang, &bytes);
-    l.schema = schema && (plan.schema_matcher.is_match(&bytes) || !plan.prefilter);
+    l.schema = schema && plan.may_hold_schema(lang, &bytes);
     if l.candidates.is_empty() && !l.schema {
         return l;
     }

@@ -114,24 +114,22 @@ pub struct FileFacts {
     pub deploy: Option<String>,
 }
 
-/// Bytes at least one of which appears in a file with schema facts.
-pub const TRIGGERS: &[&str] = &[
-    "create table",
-    "alter table",
+/// Words at least one of which appears in any SQL that states schema facts.
+pub const SQL_TRIGGERS: &[&str] = &[
+    "table",
     "policy",
-    "drop table",
-    "create_table",
-    "add_column",
-    "drop_table",
-    "__tablename__",
-    "create view",
-    "create or replace view",
-    "function",
-    "bypassrls",
-    "superuser",
-    "grant ",
     "row level security",
+    "view",
+    "function",
+    "procedure",
+    "role",
+    "user",
+    "grant",
 ];
+
+/// Words of the Python constructs that state schema facts without SQL
+/// (alembic operations, declarative models).
+pub const PYTHON_TRIGGERS: &[&str] = &["create_table", "add_column", "drop_table", "__tablename__"];
 
 pub fn extract(file: &ParsedFile) -> FileFacts {
     let mut out = FileFacts {

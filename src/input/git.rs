@@ -97,7 +97,28 @@ impl Repo {
             .map_err(|e| err(format!("cannot read the tree of {oid}: {}", e.message())))
     }
 
+    /// The name of what is reviewed: the PR branch in GitHub Actions, the
+    /// revision's branch name, else the revision as given.
+    pub fn review_name(&self, rev: &str) -> String {
+        if let Some(b) = std::env::var("GITHUB_HEAD_REF")
+            .ok()
+            .filter(|b| !b.is_empty())
+        {
+            return b;
+        }
+        if rev == "HEAD" {
+            return self.branch_name();
+        }
+        short_rev(rev)
+    }
+
     pub fn branch_name(&self) -> String {
+        if let Some(b) = std::env::var("GITHUB_HEAD_REF")
+            .ok()
+            .filter(|b| !b.is_empty())
+        {
+            return b;
+        }
         self.repo
             .head()
             .ok()
@@ -143,8 +164,8 @@ impl Repo {
             .map_err(|e| err(format!("git diff failed: {}", e.message())))?;
         let files = self.collect(diff, Side::Objects)?;
         Ok(Change {
-            description: format!("git diff {base}...{head}"),
-            branch: head.to_string(),
+            description: format!("git diff {}...{}", short_rev(base), short_rev(head)),
+            branch: self.review_name(head),
             files,
         })
     }
@@ -261,6 +282,15 @@ impl Repo {
             out.push(file);
         }
         Ok(out)
+    }
+}
+
+/// A 40-hex object id shortened for people; names are kept.
+pub fn short_rev(rev: &str) -> String {
+    if rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()) {
+        rev[..12].to_string()
+    } else {
+        rev.to_string()
     }
 }
 

@@ -264,6 +264,16 @@ pub fn python_string_expr(node: Node, src: &str) -> Option<Decoded> {
     }
 }
 
+/// Words one of which appears in every host file with embedded SQL: the
+/// names of the SQL-executing calls the extractors recognise.
+pub fn host_words(lang: super::Language) -> &'static [&'static str] {
+    match lang {
+        super::Language::Python => &["execute", "exec_driver_sql", "fetch", "text"],
+        super::Language::Rust => &["query", "raw_sql", "sql_query"],
+        super::Language::Sql => &[],
+    }
+}
+
 /// Is this dotted call name one that sends its first argument to the
 /// database as SQL?
 pub fn is_python_sql_call(name: &str) -> bool {

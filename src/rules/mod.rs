@@ -11,7 +11,7 @@ pub mod tl000_suppression_hygiene;
 mod tl001_rls_coverage;
 mod tl003_with_check_discipline;
 mod tl013_constant_time_compare;
-mod tl014_rls_operator_step;
+pub(crate) mod tl014_rls_operator_step;
 mod tl015_migration_auto_apply;
 mod tl017_jwt_verification;
 mod tl019_rls_bypass_ddl;
@@ -104,6 +104,11 @@ pub struct RuleMeta {
     /// Reads the pull-request description; reported as not evaluated
     /// without one.
     pub needs_pr_body: bool,
+    /// In Python and Rust the rule sees only SQL embedded in strings, so a
+    /// host file without an SQL-executing call cannot concern it.
+    pub embedded_sql_only: bool,
+    /// Paths the rule can concern at all (migrations, say).
+    pub applies_to: fn(&str) -> bool,
     pub check: fn(&Ctx, &ParsedFile, &mut Vec<Diagnostic>),
 }
 
@@ -157,6 +162,11 @@ impl Diagnostic {
         self.severity = Some(Severity::Soft);
         self
     }
+}
+
+/// `applies_to` for rules about any path.
+pub fn any_path(_: &str) -> bool {
+    true
 }
 
 /// Static trigger lists.

@@ -182,10 +182,29 @@ pub fn fix_sql(
     if missing.contains(&"FORCE ROW LEVEL SECURITY") {
         parts.push(format!("ALTER TABLE {table} FORCE ROW LEVEL SECURITY;"));
     }
-    if missing.iter().any(|m| m.starts_with("a ")) {
-        parts.push(format!(
-            "CREATE POLICY tenant_isolation ON {table} USING ({pred}) WITH CHECK ({pred});"
-        ));
+    let reads = missing.iter().any(|m| m.starts_with("a tenant policy"));
+    let writes = missing.iter().any(|m| m.starts_with("a write policy"));
+    // A read policy that only lacks its WITH CHECK is amended, not duplicated.
+    let amendable = t
+        .policies
+        .values()
+        .find(|(p, _)| p.command == "ALL" && p.using.is_some() && p.with_check.is_none());
+    match (reads, writes, amendable) {
+        (false, true, Some((p, _))) => parts.push(format!(
+            "ALTER POLICY {} ON {table} WITH CHECK ({pred});",
+            p.name
+        )),
+        (false, false, _) => {}
+        _ => {
+            let name = if t.policies.contains_key("tenant_isolation") {
+                "tenant_isolation_rw"
+            } else {
+                "tenant_isolation"
+            };
+            parts.push(format!(
+                "CREATE POLICY {name} ON {table} USING ({pred}) WITH CHECK ({pred});"
+            ));
+        }
     }
     parts.join(" ")
 }

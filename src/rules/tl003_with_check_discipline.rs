@@ -14,6 +14,8 @@ pub static RULE: RuleMeta = RuleMeta {
     triggers: |_| super::words(&["policy"]),
     needs_index: true,
     needs_pr_body: false,
+    embedded_sql_only: true,
+    applies_to: super::any_path,
     check,
 };
 

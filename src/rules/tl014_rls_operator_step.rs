@@ -15,6 +15,8 @@ pub static RULE: RuleMeta = RuleMeta {
     triggers: |_| super::words(&["policy", "row level security", "drop table", "drop_table"]),
     needs_index: true,
     needs_pr_body: true,
+    embedded_sql_only: false,
+    applies_to: is_migration_path,
     check,
 };
 

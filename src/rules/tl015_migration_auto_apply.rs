@@ -18,6 +18,8 @@ pub static RULE: RuleMeta = RuleMeta {
     },
     needs_index: true,
     needs_pr_body: false,
+    embedded_sql_only: false,
+    applies_to: super::tl014_rls_operator_step::is_migration_path,
     check,
 };
 

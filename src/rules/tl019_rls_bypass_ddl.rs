@@ -26,6 +26,8 @@ pub static RULE: RuleMeta = RuleMeta {
     },
     needs_index: true,
     needs_pr_body: false,
+    embedded_sql_only: true,
+    applies_to: super::any_path,
     check,
 };
 

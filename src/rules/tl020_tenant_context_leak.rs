@@ -15,6 +15,8 @@ pub static RULE: RuleMeta = RuleMeta {
     triggers: |c| vec!["set_config".to_string(), c.tenant.setting_prefix.clone()],
     needs_index: false,
     needs_pr_body: false,
+    embedded_sql_only: true,
+    applies_to: super::any_path,
     check,
 };
 

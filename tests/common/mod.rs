@@ -93,6 +93,9 @@ pub fn run_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
         .env("NO_COLOR", "1")
         .env_remove("GITHUB_ACTIONS")
         .env_remove("GITHUB_EVENT_PATH")
+        .env_remove("GITHUB_HEAD_REF")
+        .env_remove("PRE_COMMIT_FROM_REF")
+        .env_remove("PRE_COMMIT_TO_REF")
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
