@@ -97,7 +97,10 @@ fn findings_of(rule: &RuleMeta, files: Vec<(String, String)>, pr_body: Option<St
 
 /// Each section's examples as the projects they form: one per block, or
 /// one for the whole section when any block names a path.
-fn projects(rule: &RuleMeta, section: &[Block]) -> Vec<(Vec<(String, String)>, Option<String>)> {
+/// Files (path, code) and the PR body of one example project.
+type Project = (Vec<(String, String)>, Option<String>);
+
+fn projects(rule: &RuleMeta, section: &[Block]) -> Vec<Project> {
     let pr_body = section
         .iter()
         .find(|b| b.lang == "pr-body")

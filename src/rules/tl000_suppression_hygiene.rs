@@ -17,6 +17,8 @@ pub static RULE: RuleMeta = RuleMeta {
     triggers: |_| super::words(&["tenant-lint:"]),
     needs_index: false,
     needs_pr_body: false,
+    embedded_sql_only: false,
+    applies_to: super::any_path,
     check,
 };
 

@@ -16,6 +16,8 @@ pub static RULE: RuleMeta = RuleMeta {
     triggers: |c| super::names::SecretWords::triggers(&c.secrets),
     needs_index: false,
     needs_pr_body: false,
+    embedded_sql_only: false,
+    applies_to: super::any_path,
     check,
 };
 

@@ -27,6 +27,8 @@ pub static RULE: RuleMeta = RuleMeta {
     },
     needs_index: false,
     needs_pr_body: false,
+    embedded_sql_only: false,
+    applies_to: super::any_path,
     check,
 };
 
