@@ -3,6 +3,7 @@
 
 use crate::cli::{Cli, Command, FailOn};
 use crate::config::{self, Config};
+use crate::engine::cache::FactsCache;
 use crate::engine::{
     self, baseline::Baseline, Content, FileOutcome, Finding, Input, Plan, Skipped,
 };
@@ -84,7 +85,13 @@ pub fn run(cli: Cli) -> Result<i32, AppError> {
         } else {
             Vec::new()
         };
-        review_change(&plan, change, context)
+        let cache =
+            (!cli.no_cache && plan.needs_index).then(|| FactsCache::open(&tree.cache_dir()));
+        let report = review_change(&plan, change, context, cache.as_ref());
+        if let Some(c) = cache {
+            c.save();
+        }
+        report
     };
 
     if let Some(path) = &cli.write_baseline {
@@ -360,6 +367,18 @@ enum Tree {
 }
 
 impl Tree {
+    /// `.tenant-lint-cache` at the work-tree root (inside `.git` for a
+    /// bare repository); `TENANT_LINT_CACHE_DIR` overrides.
+    fn cache_dir(&self) -> PathBuf {
+        if let Some(d) = std::env::var_os("TENANT_LINT_CACHE_DIR") {
+            return PathBuf::from(d);
+        }
+        match self {
+            Tree::Disk(root) => root.join(".tenant-lint-cache"),
+            Tree::Rev(repo, _) => repo.repo.path().join("tenant-lint-cache"),
+        }
+    }
+
     /// Unchanged supported files that may hold schema facts.
     fn inputs(&self, plan: &Plan, change: &Change) -> Result<Vec<Input>, AppError> {
         let changed: std::collections::HashSet<&str> = change
@@ -514,7 +533,12 @@ fn patch_change(src: &str, head: Option<&str>, cwd: &Path) -> Result<Change, App
     })
 }
 
-fn review_change(plan: &Plan, change: Change, context: Vec<Input>) -> Report {
+fn review_change(
+    plan: &Plan,
+    change: Change,
+    context: Vec<Input>,
+    cache: Option<&FactsCache>,
+) -> Report {
     let files: Vec<ChangedFile> = change
         .files
         .into_iter()
@@ -570,8 +594,7 @@ fn review_change(plan: &Plan, change: Change, context: Vec<Input>) -> Report {
         }
     }
     let schema = plan.needs_index;
-    let context = engine::load(plan, context, schema);
-    let context_facts = engine::schema_facts(&context);
+    let (context_facts, context_inputs) = engine::context_facts(plan, context, cache);
     let head_loaded = engine::load(plan, head_inputs, schema);
     let base_loaded = engine::load(plan, base_inputs, schema);
     let index_of = |loaded: &[engine::Loaded]| {
@@ -584,26 +607,27 @@ fn review_change(plan: &Plan, change: Change, context: Vec<Input>) -> Report {
     } else {
         (ProjectIndex::default(), ProjectIndex::default())
     };
-    // Unchanged files whose verdict depends on a table the change altered.
+    // Unchanged files whose verdict depends on a table the change altered
+    // are checked in both revisions (parsed only now).
     let altered = head_index.changed_tables(&base_index);
-    let dependents: Vec<&engine::Loaded> = context
+    let dependent_inputs: Vec<Input> = context_facts
         .iter()
-        .filter(|l| {
-            l.schema
-                && head_index.file(&l.path).is_some_and(|f| {
-                    f.facts.iter().any(|x| {
-                        index::event_table(&x.event).is_some_and(|t| altered.iter().any(|a| a == t))
-                    })
-                })
+        .zip(context_inputs)
+        .filter(|(f, _)| {
+            f.facts.iter().any(|x| {
+                index::event_table(&x.event).is_some_and(|t| altered.iter().any(|a| a == t))
+            })
         })
+        .map(|(_, i)| i)
         .collect();
+    let dependents = engine::load(plan, dependent_inputs, false);
     let mut head_refs: Vec<&engine::Loaded> = head_loaded.iter().collect();
-    head_refs.extend(dependents.iter().copied());
+    head_refs.extend(dependents.iter());
     let mut base_refs: Vec<&engine::Loaded> = base_loaded
         .iter()
         .filter(|l| head_loaded.iter().any(|h| h.path == l.path))
         .collect();
-    base_refs.extend(dependents.iter().copied());
+    base_refs.extend(dependents.iter());
     let head = engine::check(plan, &head_index, &head_refs);
     let base = engine::check(plan, &base_index, &base_refs);
 

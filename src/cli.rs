@@ -69,6 +69,9 @@ pub struct Cli {
     /// Print what was analysed and how long it took, on stderr.
     #[arg(long, short = 'v')]
     pub verbose: bool,
+    /// Do not read or write the schema-facts cache (.tenant-lint-cache).
+    #[arg(long)]
+    pub no_cache: bool,
     /// Run every rule on every file (disables the byte pre-filter).
     #[arg(long, hide = true)]
     pub no_prefilter: bool,

@@ -3,6 +3,7 @@
 //! Files are processed in parallel. Knows nothing about git or formats.
 
 pub mod baseline;
+pub mod cache;
 pub mod fingerprint;
 pub mod suppress;
 
@@ -401,6 +402,67 @@ pub fn schema_facts(loaded: &[Loaded]) -> Vec<FileFacts> {
             None => l.with_file(facts::extract),
         })
         .collect()
+}
+
+/// Schema facts of the unchanged files of a revision, from the cache where
+/// their content is known; returns the facts and the inputs that state any
+/// (so that files depending on an altered table can be checked later).
+pub fn context_facts(
+    plan: &Plan,
+    inputs: Vec<Input>,
+    cache: Option<&cache::FactsCache>,
+) -> (Vec<FileFacts>, Vec<Input>) {
+    let results: Vec<Option<(FileFacts, Input)>> = inputs
+        .into_par_iter()
+        .map(|input| {
+            let bytes = match &input.content {
+                Content::Bytes(b) => b.clone(),
+                Content::Disk(p) => std::fs::read(p).ok()?,
+            };
+            if crate::index::deploy::is_deploy_file(&input.path) {
+                let text = std::str::from_utf8(&bytes).ok()?.to_ascii_lowercase();
+                let f = FileFacts {
+                    path: input.path.clone(),
+                    deploy: Some(text),
+                    ..FileFacts::default()
+                };
+                return Some((
+                    f,
+                    Input {
+                        content: Content::Bytes(bytes),
+                        ..input
+                    },
+                ));
+            }
+            let lang = Language::from_path(&input.path)?;
+            if !plan.may_hold_schema(lang, &bytes) {
+                return None;
+            }
+            let facts = match cache.and_then(|c| c.get(&input.path, &bytes)) {
+                Some(f) => f,
+                None => {
+                    let text = lang::check_readable(&bytes).ok()?;
+                    let f = facts::extract(&ParsedFile::parse(&input.path, lang, text).ok()?);
+                    if let Some(c) = cache {
+                        c.put(&input.path, &bytes, &f);
+                    }
+                    f
+                }
+            };
+            let useful = facts.deploy.is_some()
+                || !facts.facts.is_empty()
+                || facts.revision.is_some()
+                || facts.unread > 0;
+            useful.then_some((
+                facts,
+                Input {
+                    content: Content::Bytes(bytes),
+                    ..input
+                },
+            ))
+        })
+        .collect();
+    results.into_iter().flatten().unzip()
 }
 
 /// Run the candidate rules on loaded files, in parallel.

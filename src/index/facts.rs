@@ -10,20 +10,20 @@ use std::ops::Range;
 use tree_sitter::Node;
 
 /// Where a fact was stated: host byte range in `path`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Site {
     pub path: String,
     pub range: Range<usize>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Origin {
     Sql,
     Alembic,
     Model,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RlsChange {
     Enable,
     Disable,
@@ -31,7 +31,7 @@ pub enum RlsChange {
     NoForce,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Policy {
     pub name: String,
     /// `ALL`, `SELECT`, `INSERT`, `UPDATE`, `DELETE`.
@@ -42,7 +42,7 @@ pub struct Policy {
     pub with_check: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Event {
     CreateTable {
         table: String,
@@ -92,7 +92,7 @@ pub enum Event {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Fact {
     pub event: Event,
     pub site: Site,
@@ -101,7 +101,7 @@ pub struct Fact {
 }
 
 /// Everything one file says about the schema.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct FileFacts {
     pub path: String,
     pub facts: Vec<Fact>,

@@ -268,8 +268,26 @@ pub fn python_string_expr(node: Node, src: &str) -> Option<Decoded> {
 /// names of the SQL-executing calls the extractors recognise.
 pub fn host_words(lang: super::Language) -> &'static [&'static str] {
     match lang {
-        super::Language::Python => &["execute", "exec_driver_sql", "fetch", "text"],
-        super::Language::Rust => &["query", "raw_sql", "sql_query"],
+        super::Language::Python => &[
+            "execute(",
+            "executemany(",
+            "executescript(",
+            "exec_driver_sql(",
+            "fetch(",
+            "fetchrow(",
+            "fetchval(",
+            "text(",
+        ],
+        super::Language::Rust => &[
+            "query!",
+            "query(",
+            "query_as",
+            "query_scalar",
+            "query_unchecked",
+            "query_with",
+            "raw_sql(",
+            "sql_query(",
+        ],
         super::Language::Sql => &[],
     }
 }
@@ -295,7 +313,11 @@ pub fn from_python(tree: &Tree, src: &str) -> Vec<EmbeddedSql> {
         let Some(name) = python::call_name(n, src) else {
             return;
         };
-        if !is_python_sql_call(&name) {
+        // `name(` written together: the pre-filter's host words rely on it.
+        let adjacent = n
+            .child_by_field_name("function")
+            .is_some_and(|f| src.as_bytes().get(f.end_byte()) == Some(&b'('));
+        if !is_python_sql_call(&name) || !adjacent {
             return;
         }
         let Some(&arg) = python::positional_args(n).first() else {
@@ -471,7 +493,17 @@ pub fn from_rust(file: &syn::File, src: &SourceText) -> Vec<EmbeddedSql> {
         fn visit_macro(&mut self, m: &'ast syn::Macro) {
             let name = path_string(&m.path);
             let last = m.path.segments.last().map(|s| s.ident.to_string());
-            if last.is_some_and(|l| RUST_SQL_MACROS.contains(&l.as_str())) {
+            let bang = span_range(m.bang_token.span, self.src);
+            let adjacent = bang.start
+                == span_range(
+                    m.path
+                        .segments
+                        .last()
+                        .map_or(m.bang_token.span, |s| s.ident.span()),
+                    self.src,
+                )
+                .end;
+            if adjacent && last.is_some_and(|l| RUST_SQL_MACROS.contains(&l.as_str())) {
                 let lit = m.tokens.clone().into_iter().find_map(|t| match t {
                     proc_macro2::TokenTree::Literal(l) if l.to_string().ends_with('"') => Some(l),
                     _ => None,
@@ -485,7 +517,23 @@ pub fn from_rust(file: &syn::File, src: &SourceText) -> Vec<EmbeddedSql> {
         fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
             if let syn::Expr::Path(p) = &*c.func {
                 let last = p.path.segments.last().map(|s| s.ident.to_string());
-                if last.is_some_and(|l| RUST_SQL_FNS.contains(&l.as_str())) {
+                let paren = span_range(c.paren_token.span.open(), self.src).start;
+                let adjacent = paren
+                    == span_range(
+                        p.path
+                            .segments
+                            .last()
+                            .map_or(c.paren_token.span.open(), |s| {
+                                // `query_as::<_, T>(` ends at its generics.
+                                match &s.arguments {
+                                    syn::PathArguments::AngleBracketed(a) => a.gt_token.span,
+                                    _ => s.ident.span(),
+                                }
+                            }),
+                        self.src,
+                    )
+                    .end;
+                if adjacent && last.is_some_and(|l| RUST_SQL_FNS.contains(&l.as_str())) {
                     if let Some(syn::Expr::Lit(syn::ExprLit {
                         lit: syn::Lit::Str(s),
                         ..

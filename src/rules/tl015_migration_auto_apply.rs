@@ -50,11 +50,18 @@ fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
         return;
     };
     let m = &ctx.config.migrations;
-    let applies = deploy_texts.iter().any(|t| {
+    let marked = |t: &String| {
         m.auto_apply_markers
             .iter()
             .any(|k| t.contains(&k.to_ascii_lowercase()))
-    });
+    };
+    // Migrations at the repository root are shared: any service that
+    // applies migrations at start-up may be the one that runs them.
+    let applies = if service.is_empty() {
+        ctx.index.deploy.values().flatten().any(marked)
+    } else {
+        deploy_texts.iter().any(marked)
+    };
     let name = service.rsplit('/').next().unwrap_or(service);
     let known = m
         .auto_migrating_services
