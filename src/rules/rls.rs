@@ -9,43 +9,44 @@ use crate::lang::sql_tokens::{self, Tok, Token};
 /// Why an expression admits rows without a real tenant, if it does: the
 /// first top-level OR branch that is an escape hatch.
 pub fn escape_branch(expr: &str) -> Option<String> {
-    let toks = sql_tokens::tokenize(expr);
-    disjuncts(&toks).into_iter().find_map(|d| {
-        let d = strip_parens(d);
-        if d.len() == 1 && d[0].is("true") {
-            return Some("OR true".to_string());
-        }
-        let mentions_setting = d.iter().any(|t| t.is("current_setting"));
-        if mentions_setting && d.windows(2).any(|w| w[0].is("is") && w[1].is("null")) {
-            return Some("an IS NULL branch on the setting".into());
-        }
-        if mentions_setting
-            && d.windows(2)
-                .any(|w| w[0].is_punct('=') && w[1].tok == Tok::Str(String::new()))
-        {
-            return Some("a branch for an empty setting".into());
-        }
-        coalesce_fallback(d)
-            .then(|| "a COALESCE that falls back to the row's own tenant".into())
-            .or_else(|| {
-                // A parenthesised branch may itself be a disjunction.
-                (d.len() < toks.len())
-                    .then(|| escape_branch(&span_text(expr, d)))
-                    .flatten()
-            })
-    })
+    escape(&sql_tokens::tokenize(expr))
 }
 
-fn span_text(expr: &str, toks: &[Token]) -> String {
-    match (toks.first(), toks.last()) {
-        (Some(a), Some(b)) => expr[a.range.start..b.range.end].to_string(),
-        _ => String::new(),
-    }
-}
-
-/// Top-level OR branches.
-fn disjuncts(toks: &[Token]) -> Vec<&[Token]> {
+fn escape(toks: &[Token]) -> Option<String> {
     let toks = strip_parens(toks);
+    let ors = split_top(toks, "or");
+    if ors.len() > 1 {
+        return ors.into_iter().find_map(escape);
+    }
+    let ands = split_top(toks, "and");
+    if ands.len() > 1 {
+        // A conjunction escapes only when every part does.
+        let parts: Vec<Option<String>> = ands.into_iter().map(escape).collect();
+        return if parts.iter().all(Option::is_some) {
+            parts.into_iter().flatten().next()
+        } else {
+            None
+        };
+    }
+    if toks.len() == 1 && toks[0].is("true") {
+        return Some("OR true".to_string());
+    }
+    let mentions_setting = toks.iter().any(|t| t.is("current_setting"));
+    if mentions_setting && toks.windows(2).any(|w| w[0].is("is") && w[1].is("null")) {
+        return Some("an IS NULL branch on the setting".into());
+    }
+    if mentions_setting
+        && toks
+            .windows(2)
+            .any(|w| w[0].is_punct('=') && w[1].tok == Tok::Str(String::new()))
+    {
+        return Some("a branch for an empty setting".into());
+    }
+    coalesce_fallback(toks).then(|| "a COALESCE that falls back to the row's own tenant".into())
+}
+
+/// Split at a keyword outside parentheses.
+fn split_top<'t>(toks: &'t [Token], kw: &str) -> Vec<&'t [Token]> {
     let mut out = Vec::new();
     let mut depth = 0i32;
     let mut start = 0;
@@ -54,7 +55,7 @@ fn disjuncts(toks: &[Token]) -> Vec<&[Token]> {
             depth += 1;
         } else if t.is_punct(')') {
             depth -= 1;
-        } else if depth == 0 && t.is("or") {
+        } else if depth == 0 && t.is(kw) {
             out.push(&toks[start..i]);
             start = i + 1;
         }
