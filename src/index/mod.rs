@@ -279,7 +279,9 @@ fn migration_order(files: &[FileFacts]) -> Vec<usize> {
         }
         d
     };
-    let mut keyed: Vec<(u8, String, usize, String, usize)> = files
+    // (migration before model, directory, alembic depth, path, index)
+    type Key = (u8, Vec<Chunk>, usize, Vec<Chunk>, usize);
+    let mut keyed: Vec<Key> = files
         .iter()
         .enumerate()
         .map(|(i, f)| {
@@ -297,17 +299,66 @@ fn migration_order(files: &[FileFacts]) -> Vec<usize> {
                 .rsplit_once('/')
                 .map(|(d, _)| d.to_string())
                 .unwrap_or_default();
-            (u8::from(!model_only), dir, depth(f), f.path.clone(), i)
+            (
+                u8::from(!model_only),
+                natural(&dir),
+                depth(f),
+                natural(&f.path),
+                i,
+            )
         })
         .collect();
     keyed.sort();
     keyed.into_iter().map(|k| k.4).collect()
 }
 
+/// A piece of a path for natural ordering: `V2__` before `V10__`.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Chunk {
+    Num(u128),
+    Text(String),
+}
+
+fn natural(s: &str) -> Vec<Chunk> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut digits = false;
+    for c in s.chars() {
+        if c.is_ascii_digit() != digits && !cur.is_empty() {
+            out.push(chunk(&cur, digits));
+            cur.clear();
+        }
+        digits = c.is_ascii_digit();
+        cur.push(c);
+    }
+    if !cur.is_empty() {
+        out.push(chunk(&cur, digits));
+    }
+    out
+}
+
+fn chunk(s: &str, digits: bool) -> Chunk {
+    match (digits, s.parse::<u128>()) {
+        (true, Ok(n)) => Chunk::Num(n),
+        _ => Chunk::Text(s.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::lang::{Language, ParsedFile};
+
+    #[test]
+    fn flyway_versions_sort_naturally() {
+        let idx = ProjectIndex::build(vec![
+            facts("db/V10__force.sql", "ALTER TABLE notes NO FORCE ROW LEVEL SECURITY;"),
+            facts("db/V2__rls.sql", "ALTER TABLE notes ENABLE ROW LEVEL SECURITY; ALTER TABLE notes FORCE ROW LEVEL SECURITY;"),
+            facts("db/V1__notes.sql", "CREATE TABLE notes (id int, org_id int);"),
+        ]);
+        let t = idx.table("notes").unwrap();
+        assert!(t.rls_enabled && !t.rls_forced, "V10 runs after V2");
+    }
 
     fn facts(path: &str, text: &str) -> FileFacts {
         let lang = Language::from_path(path).unwrap();
