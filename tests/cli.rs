@@ -541,3 +541,49 @@ fn subcommands_list_rules_show_docs_and_write_a_starter_config() {
         2
     );
 }
+
+#[test]
+fn deleting_an_rls_migration_reports_the_table_it_leaves_open() {
+    let r = Repo::new();
+    r.write(
+        "migrations/001_notes.sql",
+        "CREATE TABLE notes (id uuid PRIMARY KEY, org_id uuid NOT NULL, body text);\n",
+    );
+    r.write(
+        "migrations/002_notes_rls.sql",
+        "ALTER TABLE notes ENABLE ROW LEVEL SECURITY;\nALTER TABLE notes FORCE ROW LEVEL SECURITY;\nCREATE POLICY tenant_isolation ON notes\n  USING (org_id = current_setting('app.current_org_id')::uuid)\n  WITH CHECK (org_id = current_setting('app.current_org_id')::uuid);\n",
+    );
+    r.write(
+        "app/models.py",
+        "class Note(Base):\n    __tablename__ = \"notes\"\n    org_id = mapped_column(UUID)\n",
+    );
+    r.commit_all("init");
+    assert_eq!(
+        rules_and_lines(&r.run(&["--all", "--format", "json"])),
+        vec![]
+    );
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.git(&["rm", "-q", "migrations/002_notes_rls.sql"]);
+    for args in [
+        vec!["--format", "json"],
+        vec!["--staged", "--format", "json"],
+    ] {
+        let run = r.run(&args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stdout);
+        assert_eq!(rules_and_lines(&run), vec![("TL001".into(), 1)], "{args:?}");
+        let j = run.json();
+        assert_eq!(j["findings"][0]["path"], "migrations/001_notes.sql");
+        assert_eq!(j["findings"][0]["in_change"], false);
+    }
+    r.commit_all("drop rls");
+    let run = r.run(&["--base", "main", "--head", "feature", "--format", "json"]);
+    assert_eq!(rules_and_lines(&run), vec![("TL001".into(), 1)]);
+    // A new table whose RLS lives in another, unchanged migration passes.
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&["checkout", "-q", "-b", "other"]);
+    r.write(
+        "migrations/003_tags.sql",
+        "ALTER TABLE notes ADD COLUMN tag text;\n",
+    );
+    assert_eq!(rules_and_lines(&r.run(&["--format", "json"])), vec![]);
+}
