@@ -67,6 +67,13 @@ pub enum Event {
         table: String,
         policy: Policy,
     },
+    /// `ALTER POLICY`: the clauses it replaces.
+    AlterPolicy {
+        table: String,
+        name: String,
+        using: Option<String>,
+        with_check: Option<String>,
+    },
     DropPolicy {
         table: String,
         name: String,
@@ -340,6 +347,8 @@ pub fn token_facts(sql: &str) -> Vec<Event> {
             Some("role" | "user") => role_bypass(&toks, i + 1, &mut out),
             _ => {}
         }
+    } else if w0 == "alter" && word(1).as_deref() == Some("policy") {
+        out.extend(fallback::alter_policy(sql, &toks));
     } else if w0 == "alter" && matches!(word(1).as_deref(), Some("role" | "user")) {
         role_bypass(&toks, 2, &mut out);
     } else if w0 == "grant" {

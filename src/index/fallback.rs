@@ -15,6 +15,9 @@ pub fn facts(sql: &str) -> Option<Vec<(Event, Range<usize>)>> {
     if first.is("alter") && toks.get(1).is_some_and(|t| t.is("table")) {
         return alter_rls(&toks).map(|e| vec![(e, whole)]);
     }
+    if first.is("alter") && toks.get(1).is_some_and(|t| t.is("policy")) {
+        return alter_policy(sql, &toks).map(|e| vec![(e, whole.clone())]);
+    }
     if first.is("create") && toks.get(1).is_some_and(|t| t.is("policy")) {
         return create_policy(sql, &toks).map(|e| vec![(e, whole)]);
     }
@@ -61,7 +64,24 @@ fn alter_rls(toks: &[Token]) -> Option<Event> {
         .then_some(Event::Rls { table, change })
 }
 
+/// `ALTER POLICY name ON table [TO …] [USING (…)] [WITH CHECK (…)]`.
+pub fn alter_policy(sql: &str, toks: &[Token]) -> Option<Event> {
+    let (table, p) = policy_clauses(sql, toks)?;
+    Some(Event::AlterPolicy {
+        table,
+        name: p.name,
+        using: p.using,
+        with_check: p.with_check,
+    })
+}
+
 fn create_policy(sql: &str, toks: &[Token]) -> Option<Event> {
+    let (table, policy) = policy_clauses(sql, toks)?;
+    Some(Event::CreatePolicy { table, policy })
+}
+
+/// The clauses of `CREATE|ALTER POLICY name ON table …`.
+fn policy_clauses(sql: &str, toks: &[Token]) -> Option<(String, Policy)> {
     let name = toks.get(2)?.ident()?;
     let on = toks.iter().position(|t| t.is("on"))?;
     let (table, mut i) = sql_tokens::qualified_name(toks, on + 1)?;
@@ -117,7 +137,7 @@ fn create_policy(sql: &str, toks: &[Token]) -> Option<Event> {
             i += 1;
         }
     }
-    Some(Event::CreatePolicy { table, policy })
+    Some((table, policy))
 }
 
 #[cfg(test)]

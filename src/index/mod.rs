@@ -159,6 +159,25 @@ impl ProjectIndex {
                     t.policies.remove(name);
                 }
             }
+            Event::AlterPolicy {
+                table,
+                name,
+                using,
+                with_check,
+            } => {
+                if let Some((p, _)) = self
+                    .tables
+                    .get_mut(table)
+                    .and_then(|t| t.policies.get_mut(name))
+                {
+                    if using.is_some() {
+                        p.using = using.clone();
+                    }
+                    if with_check.is_some() {
+                        p.with_check = with_check.clone();
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -255,6 +274,7 @@ pub fn event_table(e: &Event) -> Option<&str> {
         | Event::DropTable { table }
         | Event::Rls { table, .. }
         | Event::CreatePolicy { table, .. }
+        | Event::AlterPolicy { table, .. }
         | Event::DropPolicy { table, .. } => Some(table),
         _ => None,
     }

@@ -97,12 +97,11 @@ fn coalesce_fallback(toks: &[Token]) -> bool {
     })
 }
 
-/// Does the policy scope rows by tenant (mentions a tenant column or a
-/// setting)?
-pub fn scopes_tenant(p: &Policy, tenant_columns: &[String]) -> bool {
-    [&p.using, &p.with_check].into_iter().flatten().any(|e| {
-        let toks = sql_tokens::tokenize(e);
-        toks.iter().any(|t| {
+/// Does this policy expression scope rows by tenant (mentions a tenant
+/// column or a setting)?
+pub fn scopes_tenant(expr: Option<&str>, tenant_columns: &[String]) -> bool {
+    expr.is_some_and(|e| {
+        sql_tokens::tokenize(e).iter().any(|t| {
             t.is("current_setting") || t.ident().is_some_and(|i| tenant_columns.contains(&i))
         })
     })
@@ -117,21 +116,20 @@ pub fn missing_pieces(t: &TableState, tenant_columns: &[String]) -> Vec<&'static
     if !t.rls_forced {
         out.push("FORCE ROW LEVEL SECURITY");
     }
-    let policies: Vec<&Policy> = t
-        .policies
-        .values()
-        .map(|(p, _)| p)
-        .filter(|p| scopes_tenant(p, tenant_columns))
-        .collect();
-    if !policies.iter().any(|p| {
-        p.permissive && matches!(p.command.as_str(), "ALL" | "SELECT") && p.using.is_some()
-    }) {
+    let policies: Vec<&Policy> = t.policies.values().map(|(p, _)| p).collect();
+    let reads = policies.iter().any(|p| {
+        p.permissive
+            && matches!(p.command.as_str(), "ALL" | "SELECT")
+            && scopes_tenant(p.using.as_deref(), tenant_columns)
+    });
+    if !reads {
         out.push("a tenant policy for reads (USING)");
     }
-    if !policies
-        .iter()
-        .any(|p| matches!(p.command.as_str(), "ALL" | "INSERT") && p.with_check.is_some())
-    {
+    let writes = policies.iter().any(|p| {
+        matches!(p.command.as_str(), "ALL" | "INSERT")
+            && scopes_tenant(p.with_check.as_deref(), tenant_columns)
+    });
+    if !writes {
         out.push("a write policy WITH CHECK");
     }
     out

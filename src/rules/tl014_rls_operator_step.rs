@@ -37,6 +37,7 @@ fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
         matches!(
             f.event,
             Event::CreatePolicy { .. }
+                | Event::AlterPolicy { .. }
                 | Event::DropPolicy { .. }
                 | Event::Rls { .. }
                 | Event::DropTable { .. }
@@ -56,7 +57,9 @@ fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
     }
     let what = match &first.event {
         Event::DropTable { table } => format!("drops table `{table}`"),
-        Event::CreatePolicy { table, .. } | Event::DropPolicy { table, .. } => {
+        Event::CreatePolicy { table, .. }
+        | Event::AlterPolicy { table, .. }
+        | Event::DropPolicy { table, .. } => {
             format!("changes the policies of `{table}`")
         }
         Event::Rls { table, .. } => format!("changes row-level security on `{table}`"),
