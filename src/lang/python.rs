@@ -163,3 +163,267 @@ pub fn function_ranges(root: Node, src: &str, name: &str) -> Vec<std::ops::Range
     }
     out
 }
+
+/// The right-hand side of the last plain assignment `name = <rhs>` (or
+/// `name: T = <rhs>`) that ends before `at`: in the function enclosing
+/// `at`, or, when that function neither assigns nor takes `name`, at
+/// module level. Nested functions and classes are not looked into.
+pub fn assignment_before<'t>(at: Node<'t>, name: &str, src: &str) -> Option<Node<'t>> {
+    let func = enclosing_function(at);
+    if let Some(f) = func {
+        if let Some(rhs) = last_assignment(f, name, at.start_byte(), src) {
+            return Some(rhs);
+        }
+        if parameter(f, name, src).is_some() {
+            return None;
+        }
+    }
+    let mut root = at;
+    while let Some(p) = root.parent() {
+        root = p;
+    }
+    last_assignment(root, name, at.start_byte(), src)
+}
+
+fn last_assignment<'t>(scope: Node<'t>, name: &str, before: usize, src: &str) -> Option<Node<'t>> {
+    let mut found = None;
+    let mut stack = vec![scope];
+    while let Some(n) = stack.pop() {
+        if n.start_byte() >= before {
+            continue;
+        }
+        if n != scope
+            && matches!(
+                n.kind(),
+                "function_definition" | "class_definition" | "lambda"
+            )
+        {
+            continue;
+        }
+        if n.kind() == "assignment" && n.end_byte() <= before {
+            let left = n.child_by_field_name("left");
+            let right = n.child_by_field_name("right");
+            if let (Some(l), Some(r)) = (left, right) {
+                if l.kind() == "identifier"
+                    && text(l, src) == name
+                    && found.is_none_or(|f: Node| f.start_byte() < n.start_byte())
+                {
+                    found = Some(r);
+                }
+            }
+        }
+        let mut c = n.walk();
+        stack.extend(n.named_children(&mut c));
+    }
+    found
+}
+
+/// The parameter node of `func` that binds `name` (plain, typed, default
+/// or typed-default parameter).
+pub fn parameter<'t>(func: Node<'t>, name: &str, src: &str) -> Option<Node<'t>> {
+    let params = func.child_by_field_name("parameters")?;
+    let mut c = params.walk();
+    let found = params.named_children(&mut c).find(|p| {
+        let ident = match p.kind() {
+            "identifier" => Some(*p),
+            _ => p
+                .child_by_field_name("name")
+                .or_else(|| p.named_child(0))
+                .filter(|n| n.kind() == "identifier"),
+        };
+        ident.is_some_and(|i| text(i, src) == name)
+    });
+    found
+}
+
+/// Every import in a file as (module, imported name, bound name):
+/// `import hmac` → ("hmac", "hmac", "hmac"), `from jwt import decode as d`
+/// → ("jwt", "decode", "d"), `import jose.jwt` → ("jose.jwt", "jose.jwt",
+/// "jose").
+pub fn imports(root: Node, src: &str) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let parts = |n: Node| -> (String, Option<String>) {
+        if n.kind() == "aliased_import" {
+            let name = n
+                .child_by_field_name("name")
+                .map(|x| text(x, src).to_string())
+                .unwrap_or_default();
+            (
+                name,
+                n.child_by_field_name("alias")
+                    .map(|x| text(x, src).to_string()),
+            )
+        } else {
+            (text(n, src).to_string(), None)
+        }
+    };
+    walk(root, &mut |n| match n.kind() {
+        "import_statement" => {
+            let mut c = n.walk();
+            for name in n.children_by_field_name("name", &mut c) {
+                let (module, alias) = parts(name);
+                let bound = alias
+                    .unwrap_or_else(|| module.split('.').next().unwrap_or_default().to_string());
+                out.push((module.clone(), module, bound));
+            }
+        }
+        "import_from_statement" => {
+            let Some(module) = n
+                .child_by_field_name("module_name")
+                .map(|x| text(x, src).to_string())
+            else {
+                return;
+            };
+            let mut c = n.walk();
+            for name in n.children_by_field_name("name", &mut c) {
+                let (imported, alias) = parts(name);
+                let bound = alias.unwrap_or_else(|| imported.clone());
+                out.push((module.clone(), imported, bound));
+            }
+        }
+        _ => {}
+    });
+    out
+}
+
+/// Whether `node` is inside test code: a `test_*` function, a method of a
+/// `Test*` class, or a pytest fixture.
+pub fn in_test_function(node: Node, src: &str) -> bool {
+    let mut cur = node.parent();
+    while let Some(n) = cur {
+        match n.kind() {
+            "function_definition" => {
+                if n.child_by_field_name("name")
+                    .is_some_and(|x| text(x, src).starts_with("test_"))
+                {
+                    return true;
+                }
+                if n.parent()
+                    .filter(|p| p.kind() == "decorated_definition")
+                    .is_some_and(|d| {
+                        let mut c = d.walk();
+                        let fixture = d
+                            .named_children(&mut c)
+                            .filter(|x| x.kind() == "decorator")
+                            .any(|x| text(x, src).contains("fixture"));
+                        fixture
+                    })
+                {
+                    return true;
+                }
+            }
+            "class_definition"
+                if n.child_by_field_name("name")
+                    .is_some_and(|x| text(x, src).starts_with("Test")) =>
+            {
+                return true;
+            }
+            _ => {}
+        }
+        cur = n.parent();
+    }
+    false
+}
+
+/// The method name and receiver of a call `recv.method(...)`; for a plain
+/// call `f(...)`, the function's text and no receiver.
+pub fn method_and_receiver<'t, 's>(
+    call: Node<'t>,
+    src: &'s str,
+) -> Option<(&'s str, Option<Node<'t>>)> {
+    let func = call.child_by_field_name("function")?;
+    match func.kind() {
+        "attribute" => Some((
+            text(func.child_by_field_name("attribute")?, src),
+            func.child_by_field_name("object"),
+        )),
+        _ => Some((text(func, src), None)),
+    }
+}
+
+/// A write to a local name.
+#[derive(Clone, Copy)]
+pub enum LocalWrite<'t> {
+    Assign(Node<'t>),
+    AugAdd(Node<'t>),
+    /// `.append(x)` / `.insert(i, x)`: one element.
+    Push(Node<'t>),
+    /// `.extend(xs)`.
+    Extend(Node<'t>),
+    /// `name["k"] = v`: the key.
+    SetItem(Node<'t>),
+    /// `name.update(...)`: the call.
+    Update(Node<'t>),
+}
+
+/// Every write to `name` directly in `scope` (a function or the
+/// module; nested functions and classes are not looked into), with
+/// its start byte, in source order.
+pub fn local_writes<'t>(scope: Node<'t>, name: &str, src: &str) -> Vec<(usize, LocalWrite<'t>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![scope];
+    while let Some(n) = stack.pop() {
+        if n != scope
+            && matches!(
+                n.kind(),
+                "function_definition" | "class_definition" | "lambda"
+            )
+        {
+            continue;
+        }
+        let is_name =
+            |x: Option<Node>| x.is_some_and(|x| x.kind() == "identifier" && text(x, src) == name);
+        match n.kind() {
+            "assignment" => {
+                let left = n.child_by_field_name("left");
+                if let Some(r) = n.child_by_field_name("right") {
+                    if is_name(left) {
+                        out.push((n.start_byte(), LocalWrite::Assign(r)));
+                    } else if let Some(l) = left.filter(|l| l.kind() == "subscript") {
+                        if is_name(l.child_by_field_name("value")) {
+                            if let Some(k) = l.child_by_field_name("subscript") {
+                                out.push((n.start_byte(), LocalWrite::SetItem(k)));
+                            }
+                        }
+                    }
+                }
+            }
+            "augmented_assignment" => {
+                let op = n.child_by_field_name("operator").map(|o| text(o, src));
+                if is_name(n.child_by_field_name("left")) && op == Some("+=") {
+                    if let Some(r) = n.child_by_field_name("right") {
+                        out.push((n.start_byte(), LocalWrite::AugAdd(r)));
+                    }
+                }
+            }
+            "call" => {
+                if let Some(f) = n
+                    .child_by_field_name("function")
+                    .filter(|f| f.kind() == "attribute")
+                {
+                    if is_name(f.child_by_field_name("object")) {
+                        let m = f.child_by_field_name("attribute").map(|a| text(a, src));
+                        let args = positional_args(n);
+                        match (m, args.as_slice()) {
+                            (Some("append"), [x]) | (Some("insert"), [_, x]) => {
+                                out.push((n.start_byte(), LocalWrite::Push(*x)))
+                            }
+                            (Some("extend"), [x]) => {
+                                out.push((n.start_byte(), LocalWrite::Extend(*x)))
+                            }
+                            (Some("update"), _) => {
+                                out.push((n.start_byte(), LocalWrite::Update(n)))
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        let mut c = n.walk();
+        stack.extend(n.named_children(&mut c));
+    }
+    out.sort_by_key(|(at, _)| *at);
+    out
+}

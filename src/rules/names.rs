@@ -29,6 +29,10 @@ const SECRET_PIECES: &[&str] = &[
     "authorization",
     "psk",
     "kek",
+    "totp",
+    "hotp",
+    "secrets",
+    "signatures",
 ];
 
 /// Two-piece names that are secret-like (`api_key`, `X-Api-Key`).
@@ -41,6 +45,27 @@ const SECRET_PAIRS: &[(&str, &str)] = &[
     ("encryption", "key"),
     ("client", "secret"),
     ("shared", "key"),
+    ("api", "keys"),
+    ("secret", "keys"),
+    ("signing", "keys"),
+    ("private", "keys"),
+    ("access", "keys"),
+    // The stored hash of a key verifies it: `key_hash`.
+    ("key", "hash"),
+    ("key", "digest"),
+    // One-time codes: `stored_code`, `verification_code`, `X-Mfa-Code`.
+    ("mfa", "code"),
+    ("2fa", "code"),
+    ("verification", "code"),
+    ("confirmation", "code"),
+    ("stored", "code"),
+    ("sms", "code"),
+    ("email", "code"),
+    ("reset", "code"),
+    ("recovery", "code"),
+    ("backup", "code"),
+    ("security", "code"),
+    ("login", "code"),
 ];
 
 /// A final piece that turns a secret-sounding name into metadata about it
@@ -104,12 +129,154 @@ const METADATA_LAST: &[&str] = &[
     "source",
     "location",
     "param",
+    "budget",
+    "budgets",
+    "re",
+    "regex",
+    "pattern",
+    "timeout",
+    "window",
+    "offset",
+    "position",
 ];
 
 /// First pieces that mark counters and flags (`max_tokens`, `is_token`).
+/// Also the qualifiers of pagination cursors (`next_page_token`,
+/// `continuation_token`) and of a tokenizer's special tokens (`eos_token`).
 const METADATA_FIRST: &[&str] = &[
-    "max", "min", "num", "total", "is", "has", "n", "use", "should",
+    "max",
+    "min",
+    "num",
+    "total",
+    "is",
+    "has",
+    "n",
+    "use",
+    "should",
+    "next",
+    "prev",
+    "previous",
+    "last",
+    "page",
+    "continuation",
+    "cursor",
+    "eos",
+    "bos",
+    "pad",
+    "unk",
+    "sep",
+    "cls",
+    "mask",
+    "stop",
+    "special",
 ];
+
+/// Words that make `token` an authentication token even in code that
+/// works with language-model tokens (`api_token`, `access_token`).
+const AUTH_QUALIFIERS: &[&str] = &[
+    "api",
+    "access",
+    "refresh",
+    "auth",
+    "bearer",
+    "session",
+    "csrf",
+    "xsrf",
+    "id",
+    "service",
+    "admin",
+    "internal",
+    "webhook",
+    "verification",
+    "reset",
+    "invite",
+    "magic",
+    "oauth",
+    "jwt",
+    "personal",
+    "debug",
+    "secret",
+    "security",
+    "provided",
+    "expected",
+    "presented",
+    "stored",
+    "client",
+    "install",
+    "installation",
+    "app",
+    "bot",
+];
+
+/// Words that make a digest a content hash rather than a MAC
+/// (`content_digest`, `file_hexdigest`, `code_digest`).
+const DIGEST_QUALIFIERS: &[&str] = &[
+    "content",
+    "file",
+    "code",
+    "body",
+    "data",
+    "etag",
+    "checksum",
+    "blob",
+    "object",
+    "source",
+    "md5",
+    "sha1",
+    "sha256",
+    "sha512",
+    "fingerprint",
+    "cache",
+    "old",
+    "new",
+];
+
+/// Words that make `mac` a hardware address.
+const ADDRESS_WORDS: &[&str] = &[
+    "address",
+    "addr",
+    "device",
+    "hw",
+    "hardware",
+    "ether",
+    "ethernet",
+    "wifi",
+    "bluetooth",
+    "bssid",
+];
+
+/// What the surrounding code says about ambiguous words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WordContext {
+    /// The file works with language-model tokens (it imports a tokenizer or
+    /// an LLM client): a `token` without an auth qualifier is text.
+    pub llm_tokens: bool,
+    /// The file computes MACs (it uses `hmac`): otherwise `mac` is a
+    /// hardware address.
+    pub computes_macs: bool,
+}
+
+impl Default for WordContext {
+    fn default() -> Self {
+        WordContext {
+            llm_tokens: false,
+            computes_macs: true,
+        }
+    }
+}
+
+/// How a name relates to secrets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameKind {
+    /// Secret-like: `api_token`, `X-Hub-Signature-256`.
+    Secret,
+    /// Mentions a secret word but names something else about it
+    /// (`token_type`, `next_page_token`, `content_digest`, `device_mac`):
+    /// evidence that the value is not a secret.
+    Metadata,
+    /// No secret word at all.
+    Plain,
+}
 
 pub struct SecretWords {
     extra: Vec<String>,
@@ -145,32 +312,101 @@ impl SecretWords {
         );
         t.extend(["access_key", "encryption_key", "shared_key"].map(String::from));
         t.extend(["apiKey", "privateKey", "signingKey", "accessKey"].map(String::from));
+        for (a, b) in SECRET_PAIRS {
+            t.extend([format!("{a}_{b}"), format!("{a}-{b}"), format!("{a}{b}")]);
+        }
         t.extend(cfg.names.iter().cloned());
+        t.sort();
+        t.dedup();
         t
     }
 
+    /// Whether the configuration declares this name never secret
+    /// (`[secrets] not-secret`).
+    pub fn declared_not_secret(&self, name: &str) -> bool {
+        self.not_secret.contains(&name.to_ascii_lowercase())
+    }
+
     pub fn is_secret(&self, name: &str) -> bool {
+        self.classify(name, WordContext::default()) == NameKind::Secret
+    }
+
+    /// `is_secret` with the file's context for ambiguous words.
+    pub fn is_secret_in(&self, name: &str, cx: WordContext) -> bool {
+        self.classify(name, cx) == NameKind::Secret
+    }
+
+    pub fn classify(&self, name: &str, cx: WordContext) -> NameKind {
         let lower = name.to_ascii_lowercase();
-        if self.not_secret.contains(&lower) {
-            return false;
-        }
         let pieces = split_pieces(name);
-        let Some(last) = pieces.last() else {
-            return false;
+        let hits = self.secret_hits(&pieces);
+        if hits.is_empty() {
+            return NameKind::Plain;
+        }
+        if self.not_secret.contains(&lower) {
+            return NameKind::Metadata;
+        }
+        let last = pieces.last().map(String::as_str).unwrap_or("");
+        if pieces.len() > 1
+            && (METADATA_LAST.contains(&last) || METADATA_FIRST.contains(&pieces[0].as_str()))
+        {
+            return NameKind::Metadata;
+        }
+        let has = |words: &[&str]| pieces.iter().any(|p| words.contains(&p.as_str()));
+        let counts = |(start, len): &(usize, usize)| -> bool {
+            if *len > 1 {
+                return true;
+            }
+            match pieces[*start].as_str() {
+                "mac" => cx.computes_macs && !has(ADDRESS_WORDS),
+                "token" if cx.llm_tokens => has(AUTH_QUALIFIERS),
+                "digest" | "hexdigest" => !has(DIGEST_QUALIFIERS),
+                _ => true,
+            }
         };
-        if pieces.len() > 1 && METADATA_LAST.contains(&last.as_str()) {
-            return false;
+        if hits.iter().any(counts) {
+            NameKind::Secret
+        } else {
+            NameKind::Metadata
         }
-        if pieces.len() > 1 && METADATA_FIRST.contains(&pieces[0].as_str()) {
-            return false;
+    }
+
+    /// The secret word of a name as (first piece, number of pieces):
+    /// `expected_sig` → (1, 1), `x_api_key` → (1, 2).
+    fn secret_hits(&self, pieces: &[String]) -> Vec<(usize, usize)> {
+        let mut hits = Vec::new();
+        for (i, w) in pieces.windows(2).enumerate() {
+            if SECRET_PAIRS.contains(&(w[0].as_str(), w[1].as_str())) {
+                hits.push((i, 2));
+            }
         }
-        let single = pieces
+        for (i, p) in pieces.iter().enumerate() {
+            if SECRET_PIECES.contains(&p.as_str()) || self.extra.iter().any(|e| e == p) {
+                hits.push((i, 1));
+            }
+        }
+        hits
+    }
+
+    /// The pieces of a name's secret word (`["api", "key"]` for
+    /// `x_api_key`), plural `s` dropped, and the pieces before it.
+    pub fn secret_word(&self, name: &str) -> Option<(Vec<String>, Vec<String>)> {
+        let pieces = split_pieces(name);
+        let (start, len) = *self.secret_hits(&pieces).first()?;
+        let word = pieces[start..start + len]
             .iter()
-            .any(|p| SECRET_PIECES.contains(&p.as_str()) || self.extra.iter().any(|e| e == p));
-        single
-            || pieces
-                .windows(2)
-                .any(|w| SECRET_PAIRS.contains(&(w[0].as_str(), w[1].as_str())))
+            .map(|p| singular(p))
+            .collect();
+        Some((word, pieces[..start].to_vec()))
+    }
+}
+
+fn singular(p: &str) -> String {
+    match p {
+        "secrets" | "signatures" | "tokens" | "keys" | "nonces" | "digests" | "passwords" => {
+            p[..p.len() - 1].to_string()
+        }
+        _ => p.to_string(),
     }
 }
 
