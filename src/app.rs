@@ -178,7 +178,7 @@ fn list_rules() -> i32 {
     for r in rules::all() {
         let langs: Vec<&str> = r.languages.iter().map(|l| l.display()).collect();
         out.push_str(&format!(
-            "{}  {:<26} {}  {:<18} {}\n",
+            "{}  {:<28} {}  {:<18} {}\n",
             r.id,
             r.name,
             r.severity.label(),

@@ -43,6 +43,10 @@ pub struct Config {
     pub jwt: JwtConfig,
     pub rls: RlsConfig,
     pub migrations: MigrationsConfig,
+    pub qdrant: QdrantConfig,
+    pub sql: SqlConfig,
+    pub redis: RedisConfig,
+    pub storage: StorageConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -170,6 +174,128 @@ impl Default for TenantConfig {
     }
 }
 
+/// Qdrant collections and how their points are scoped to a tenant (TL007).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct QdrantConfig {
+    /// Collection name → the payload key that holds the tenant and its
+    /// type. Collections not listed accept any tenant column as the key.
+    pub collections: BTreeMap<String, QdrantCollection>,
+    /// Functions that return a tenant-scoped filter, wherever they are
+    /// defined (matched against the last part of the called name).
+    pub filter_helpers: Vec<String>,
+    /// Collections that hold no tenant data (shared, public embeddings).
+    pub global_collections: Vec<String>,
+}
+
+/// One tenant collection: `{ key = "org_id", type = "string" }`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct QdrantCollection {
+    pub key: String,
+    #[serde(rename = "type", default)]
+    pub key_type: QdrantKeyType,
+}
+
+/// The payload type of a collection's tenant key.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum QdrantKeyType {
+    #[default]
+    #[serde(alias = "keyword", alias = "uuid", alias = "str")]
+    String,
+    #[serde(alias = "int")]
+    Integer,
+}
+
+impl Default for QdrantConfig {
+    fn default() -> Self {
+        QdrantConfig {
+            collections: BTreeMap::new(),
+            filter_helpers: vec!["tenant_filter".into()],
+            global_collections: Vec::new(),
+        }
+    }
+}
+
+/// Redis keys and channels (TL010).
+///
+/// Defaults: `tenant-markers = ["org", "tenant", "workspace", "org.id",
+/// "tenant.id"]` (added to `[tenant] columns`), `key-helpers = []`,
+/// `global-prefixes = ["ratelimit:global", "health", "lock:migrations"]`,
+/// `flush-function = ""` (the deprovisioning check is off).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct RedisConfig {
+    /// Names that make an interpolated value a tenant component, in
+    /// addition to the `[tenant] columns`; `org.id` stands for an `id`
+    /// attribute read from `org`.
+    pub tenant_markers: Vec<String>,
+    /// Functions that return a tenant-scoped key, wherever they are
+    /// defined (matched against the whole or the last part of the name).
+    pub key_helpers: Vec<String>,
+    /// Key prefixes that are global by design.
+    pub global_prefixes: Vec<String>,
+    /// The deprovisioning function that must flush every tenant-scoped
+    /// namespace; empty turns the check off.
+    pub flush_function: String,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        RedisConfig {
+            tenant_markers: ["org", "tenant", "workspace", "org.id", "tenant.id"]
+                .map(String::from)
+                .to_vec(),
+            key_helpers: Vec::new(),
+            global_prefixes: ["ratelimit:global", "health", "lock:migrations"]
+                .map(String::from)
+                .to_vec(),
+            flush_function: String::new(),
+        }
+    }
+}
+
+/// Object-storage keys and presigned URLs (TL009).
+///
+/// Defaults: `tenant-markers` as for Redis (added to `[tenant] columns`),
+/// `key-helpers = []`, `global-prefixes = ["public/", "static/"]`,
+/// `max-presign-seconds = 300`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Names that make an interpolated value a tenant component, in
+    /// addition to the `[tenant] columns`.
+    pub tenant_markers: Vec<String>,
+    /// Functions that return a tenant-prefixed object key, wherever they
+    /// are defined.
+    pub key_helpers: Vec<String>,
+    /// Key prefixes that hold no tenant data (public assets).
+    pub global_prefixes: Vec<String>,
+    /// The longest presigned-URL lifetime allowed, in seconds.
+    pub max_presign_seconds: u64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            tenant_markers: RedisConfig::default().tenant_markers,
+            key_helpers: Vec::new(),
+            global_prefixes: ["public/", "static/"].map(String::from).to_vec(),
+            max_presign_seconds: 300,
+        }
+    }
+}
+
+/// SQL built in host code (TL021).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct SqlConfig {
+    /// Your own functions that quote an identifier or a value safely, in
+    /// addition to the built-in ones (`sql.Identifier`, `quote_ident`, …).
+    pub quote_helpers: Vec<String>,
+}
+
 impl Default for JwtConfig {
     fn default() -> Self {
         JwtConfig {
@@ -203,12 +329,21 @@ impl Default for Config {
             jwt: JwtConfig::default(),
             rls: RlsConfig::default(),
             migrations: MigrationsConfig::default(),
+            qdrant: QdrantConfig::default(),
+            sql: SqlConfig::default(),
+            redis: RedisConfig::default(),
+            storage: StorageConfig::default(),
         }
     }
 }
 
-/// Keys whose sub-keys are the user's own (rule ids, globs).
-const FREE_FORM: &[&str] = &["severity", "per-path-ignores", "standard.sections"];
+/// Keys whose sub-keys are the user's own (rule ids, globs, collections).
+const FREE_FORM: &[&str] = &[
+    "severity",
+    "per-path-ignores",
+    "standard.sections",
+    "qdrant.collections",
+];
 
 /// Where a configuration came from, for messages.
 #[derive(Debug, Clone)]

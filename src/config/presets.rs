@@ -60,6 +60,21 @@ fn klai() -> Config {
     ]
     .map(String::from)
     .to_vec();
+    // Check 7: the knowledge collection is keyed by the Zitadel org id, the
+    // (decommissioned) focus collection by tenant_id; both are strings.
+    for (collection, key) in [("klai_knowledge", "org_id"), ("klai_focus", "tenant_id")] {
+        c.qdrant.collections.insert(
+            collection.into(),
+            super::QdrantCollection {
+                key: key.into(),
+                key_type: super::QdrantKeyType::String,
+            },
+        );
+    }
+    // Checks 9 and 10: deprovisioning flushes every tenant namespace in
+    // `_flush_redis_tenant_keys`; Garage presigned URLs live at most 5 min.
+    c.redis.flush_function = "_flush_redis_tenant_keys".into();
+    c.storage.max_presign_seconds = 300;
     c
 }
 
@@ -137,6 +152,44 @@ auto-migrating-services = [{services}]
 # PR-description text that states the manual migration step.
 manual-step-markers = [{manual}]
 
+[qdrant]
+# Each tenant collection's payload key and its type, "string" or "integer"
+# (TL007). Collections not listed accept any tenant column as the key.
+collections = {{ {collections} }}
+# e.g. collections = {{ knowledge = {{ key = "org_id", type = "string" }} }}
+# Functions that return a tenant-scoped filter.
+filter-helpers = [{filter_helpers}]
+# Collections that hold no tenant data.
+global-collections = []
+
+[sql]
+# Your own functions that quote identifiers or values in SQL text (TL021),
+# besides sql.Identifier, quote_ident and the dialect's identifier preparer.
+quote-helpers = []
+
+[redis]
+# Names that make an interpolated value a tenant component in a Redis key or
+# channel (TL010), besides the [tenant] columns.
+tenant-markers = [{redis_markers}]
+# Functions that return a tenant-scoped key, wherever they are defined.
+key-helpers = [{redis_helpers}]
+# Key prefixes that are global by design.
+global-prefixes = [{redis_global}]
+# The deprovisioning function that must flush every tenant-scoped namespace
+# (empty: not checked).
+flush-function = "{redis_flush}"
+
+[storage]
+# Object keys must start with a tenant component (TL009); these names count,
+# besides the [tenant] columns.
+tenant-markers = [{storage_markers}]
+# Functions that return a tenant-prefixed object key.
+key-helpers = [{storage_helpers}]
+# Key prefixes that hold no tenant data.
+global-prefixes = [{storage_global}]
+# Longest presigned-URL lifetime allowed, in seconds.
+max-presign-seconds = {max_presign}
+
 [standard]
 # Cite your own standard on each finding's "Standard:" line instead of the
 # rule's page, with a section per rule id.
@@ -157,6 +210,28 @@ document = "{document}"
         markers = list(&c.migrations.auto_apply_markers),
         services = list(&c.migrations.auto_migrating_services),
         manual = list(&c.migrations.manual_step_markers),
+        collections = c
+            .qdrant
+            .collections
+            .iter()
+            .map(|(name, k)| {
+                let ty = match k.key_type {
+                    super::QdrantKeyType::String => "string",
+                    super::QdrantKeyType::Integer => "integer",
+                };
+                format!("{name} = {{ key = \"{}\", type = \"{ty}\" }}", k.key)
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        filter_helpers = list(&c.qdrant.filter_helpers),
+        redis_markers = list(&c.redis.tenant_markers),
+        redis_helpers = list(&c.redis.key_helpers),
+        redis_global = list(&c.redis.global_prefixes),
+        redis_flush = c.redis.flush_function,
+        storage_markers = list(&c.storage.tenant_markers),
+        storage_helpers = list(&c.storage.key_helpers),
+        storage_global = list(&c.storage.global_prefixes),
+        max_presign = c.storage.max_presign_seconds,
         document = c.standard.document,
         sections = c
             .standard

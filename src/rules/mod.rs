@@ -5,17 +5,22 @@
 //! one line in `REGISTRY`; listings, SARIF descriptors, "Check N" numbering
 //! and documentation lookup all derive from that declaration.
 
+mod keys;
 pub mod names;
 mod rls;
 pub mod tl000_suppression_hygiene;
 mod tl001_rls_coverage;
 mod tl003_with_check_discipline;
+mod tl007_vector_store_tenant_filter;
+mod tl009_object_storage_tenant_prefix;
+mod tl010_redis_tenant_prefix;
 mod tl013_constant_time_compare;
 pub(crate) mod tl014_rls_operator_step;
 mod tl015_migration_auto_apply;
 mod tl017_jwt_verification;
 mod tl019_rls_bypass_ddl;
 mod tl020_tenant_context_leak;
+mod tl021_sql_identifier_injection;
 
 use crate::config::Config;
 use crate::index::ProjectIndex;
@@ -28,12 +33,16 @@ static REGISTRY: &[&RuleMeta] = &[
     &tl000_suppression_hygiene::RULE,
     &tl001_rls_coverage::RULE,
     &tl003_with_check_discipline::RULE,
+    &tl007_vector_store_tenant_filter::RULE,
+    &tl009_object_storage_tenant_prefix::RULE,
+    &tl010_redis_tenant_prefix::RULE,
     &tl013_constant_time_compare::RULE,
     &tl014_rls_operator_step::RULE,
     &tl015_migration_auto_apply::RULE,
     &tl017_jwt_verification::RULE,
     &tl019_rls_bypass_ddl::RULE,
     &tl020_tenant_context_leak::RULE,
+    &tl021_sql_identifier_injection::RULE,
 ];
 
 pub fn all() -> &'static [&'static RuleMeta] {
