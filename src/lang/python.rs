@@ -185,6 +185,77 @@ pub fn assignment_before<'t>(at: Node<'t>, name: &str, src: &str) -> Option<Node
     last_assignment(root, name, at.start_byte(), src)
 }
 
+/// Every plain assignment `name = <rhs>` in a file, grouped by the scope
+/// that owns it (a function, class or lambda; the module otherwise).
+/// Built in one walk, it answers [`assignment_before`] without walking
+/// the scope again, so a rule that resolves every operand of a long
+/// function stays linear.
+pub struct Assignments<'t> {
+    /// (scope node id, name) → its assignments in source order.
+    by_scope: std::collections::HashMap<(usize, String), Vec<Assigned<'t>>>,
+    root: Node<'t>,
+}
+
+/// One assignment: start byte, end byte, right-hand side.
+type Assigned<'t> = (usize, usize, Node<'t>);
+
+impl<'t> Assignments<'t> {
+    pub fn new(root: Node<'t>, src: &str) -> Self {
+        let mut by_scope: std::collections::HashMap<_, Vec<_>> = std::collections::HashMap::new();
+        let mut stack = vec![(root, root.id())];
+        while let Some((n, scope)) = stack.pop() {
+            let inner = if n != root
+                && matches!(
+                    n.kind(),
+                    "function_definition" | "class_definition" | "lambda"
+                ) {
+                n.id()
+            } else {
+                scope
+            };
+            if n.kind() == "assignment" {
+                let left = n.child_by_field_name("left");
+                let right = n.child_by_field_name("right");
+                if let (Some(l), Some(r)) = (left, right) {
+                    if l.kind() == "identifier" {
+                        by_scope
+                            .entry((scope, text(l, src).to_string()))
+                            .or_default()
+                            .push((n.start_byte(), n.end_byte(), r));
+                    }
+                }
+            }
+            let mut c = n.walk();
+            stack.extend(n.named_children(&mut c).map(|x| (x, inner)));
+        }
+        for v in by_scope.values_mut() {
+            v.sort_by_key(|(start, _, _)| *start);
+        }
+        Self { by_scope, root }
+    }
+
+    /// Same answer as [`assignment_before`], from the index.
+    pub fn before(&self, at: Node<'t>, name: &str, src: &str) -> Option<Node<'t>> {
+        let last = |scope: Node<'t>| {
+            self.by_scope
+                .get(&(scope.id(), name.to_string()))?
+                .iter()
+                .rev()
+                .find(|(_, end, _)| *end <= at.start_byte())
+                .map(|(_, _, rhs)| *rhs)
+        };
+        if let Some(f) = enclosing_function(at) {
+            if let Some(rhs) = last(f) {
+                return Some(rhs);
+            }
+            if parameter(f, name, src).is_some() {
+                return None;
+            }
+        }
+        last(self.root)
+    }
+}
+
 fn last_assignment<'t>(scope: Node<'t>, name: &str, before: usize, src: &str) -> Option<Node<'t>> {
     let mut found = None;
     let mut stack = vec![scope];
@@ -426,4 +497,58 @@ pub fn local_writes<'t>(scope: Node<'t>, name: &str, src: &str) -> Vec<(usize, L
     }
     out.sort_by_key(|(at, _)| *at);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The index answers exactly what the scope walk answers, for every
+    /// identifier of a file with nested functions, classes, lambdas,
+    /// shadowing parameters and module-level fallbacks.
+    #[test]
+    fn assignment_index_agrees_with_the_scope_walk() {
+        let src = r#"
+TOKEN = "module"
+other = TOKEN
+
+def handler(request, expected):
+    sig = request.headers.get("x")
+    if sig == expected:
+        return TOKEN
+    sig = sig.strip()
+    check = lambda v: v == sig
+    class Inner:
+        sig = "class level"
+        def method(self):
+            return sig
+    def nested():
+        TOKEN = "shadow"
+        return TOKEN
+    a = b = sig
+    return sig == TOKEN, a, b
+
+class Settings:
+    key = TOKEN
+    def load(self, key):
+        return key, other
+"#;
+        let tree = parse(src).expect("parses");
+        let root = tree.root_node();
+        let index = Assignments::new(root, src);
+        let mut checked = 0;
+        walk(root, &mut |n| {
+            if n.kind() == "identifier" {
+                let name = text(n, src);
+                assert_eq!(
+                    index.before(n, name, src).map(|r| r.id()),
+                    assignment_before(n, name, src).map(|r| r.id()),
+                    "{name} at byte {}",
+                    n.start_byte()
+                );
+                checked += 1;
+            }
+        });
+        assert!(checked > 30, "only {checked} identifiers checked");
+    }
 }

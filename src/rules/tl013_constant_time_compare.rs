@@ -328,9 +328,12 @@ fn short(t: &str) -> String {
 
 // ---------------------------------------------------------------- Python
 
-struct Py<'a, 'c, 's> {
+struct Py<'a, 'c, 's, 't> {
     ctx: &'a Ctx<'c>,
     src: &'s str,
+    root: Node<'t>,
+    /// Assignments of the file, indexed on first use.
+    assignments: std::cell::OnceCell<python::Assignments<'t>>,
     cx: WordContext,
     /// How this file spells `hmac.compare_digest`, and whether it still
     /// needs `import hmac`.
@@ -381,6 +384,8 @@ fn check_python(ctx: &Ctx, root: Node, src: &str, out: &mut Vec<Diagnostic>) {
     let py = Py {
         ctx,
         src,
+        root,
+        assignments: std::cell::OnceCell::new(),
         cx,
         compare_fn,
         needs_import,
@@ -411,9 +416,15 @@ fn in_assert(n: Node) -> bool {
     false
 }
 
-impl Py<'_, '_, '_> {
-    fn text(&self, n: Node) -> &str {
+impl<'t> Py<'_, '_, '_, 't> {
+    fn text(&self, n: Node<'t>) -> &str {
         python::text(n, self.src)
+    }
+
+    fn assignment_before(&self, at: Node<'t>, name: &str) -> Option<Node<'t>> {
+        self.assignments
+            .get_or_init(|| python::Assignments::new(self.root, self.src))
+            .before(at, name, self.src)
     }
 
     fn with_import(&self, code: String) -> String {
@@ -424,9 +435,9 @@ impl Py<'_, '_, '_> {
         }
     }
 
-    fn compare(&self, n: Node, out: &mut Vec<Diagnostic>) {
+    fn compare(&self, n: Node<'t>, out: &mut Vec<Diagnostic>) {
         let mut cursor = n.walk();
-        let parts: Vec<Node> = n
+        let parts: Vec<Node<'t>> = n
             .children(&mut cursor)
             .filter(|c| c.kind() != "comment")
             .collect();
@@ -442,7 +453,14 @@ impl Py<'_, '_, '_> {
         }
     }
 
-    fn equality(&self, cmp: Node, a: Node, op: &str, b: Node, out: &mut Vec<Diagnostic>) {
+    fn equality(
+        &self,
+        cmp: Node<'t>,
+        a: Node<'t>,
+        op: &str,
+        b: Node<'t>,
+        out: &mut Vec<Diagnostic>,
+    ) {
         if self.is_trivial(a) || self.is_trivial(b) {
             return;
         }
@@ -495,7 +513,7 @@ impl Py<'_, '_, '_> {
         ));
     }
 
-    fn membership(&self, a: Node, op: &str, b: Node, out: &mut Vec<Diagnostic>) {
+    fn membership(&self, a: Node<'t>, op: &str, b: Node<'t>, out: &mut Vec<Diagnostic>) {
         if b.kind() == "string" || self.is_trivial(a) {
             return;
         }
@@ -533,7 +551,7 @@ impl Py<'_, '_, '_> {
     }
 
     /// `signature.startswith(prefix)` on a secret.
-    fn prefix_check(&self, call: Node, out: &mut Vec<Diagnostic>) {
+    fn prefix_check(&self, call: Node<'t>, out: &mut Vec<Diagnostic>) {
         let Some((method, Some(recv))) = python::method_and_receiver(call, self.src) else {
             return;
         };
@@ -571,7 +589,7 @@ impl Py<'_, '_, '_> {
 
     /// SOFT: `hmac.compare_digest` on text that is not encoded first raises
     /// on non-ASCII input, which turns a bad signature into a 500.
-    fn encoded_operands(&self, call: Node, out: &mut Vec<Diagnostic>) {
+    fn encoded_operands(&self, call: Node<'t>, out: &mut Vec<Diagnostic>) {
         let Some(name) = python::call_name(call, self.src) else {
             return;
         };
@@ -600,7 +618,7 @@ impl Py<'_, '_, '_> {
 
     /// Literals, `None`, lengths, constants that are not secrets:
     /// comparing with these is not a secret check.
-    fn is_trivial(&self, n: Node) -> bool {
+    fn is_trivial(&self, n: Node<'t>) -> bool {
         let n = python::unparen(n);
         match n.kind() {
             "string" => !self.is_interpolated(n),
@@ -633,7 +651,7 @@ impl Py<'_, '_, '_> {
         }
     }
 
-    fn is_interpolated(&self, n: Node) -> bool {
+    fn is_interpolated(&self, n: Node<'t>) -> bool {
         let mut c = n.walk();
         let found = n
             .named_children(&mut c)
@@ -643,7 +661,7 @@ impl Py<'_, '_, '_> {
 
     /// Inside the arguments of `.where(...)`, `.filter(...)`, `and_(...)`:
     /// a SQL expression.
-    fn in_sql_expression(&self, n: Node) -> bool {
+    fn in_sql_expression(&self, n: Node<'t>) -> bool {
         let mut cur = n.parent();
         while let Some(p) = cur {
             match p.kind() {
@@ -666,7 +684,7 @@ impl Py<'_, '_, '_> {
     }
 
     /// `DashboardSession.token_digest`: a mapped column of a model class.
-    fn is_column(&self, n: Node) -> bool {
+    fn is_column(&self, n: Node<'t>) -> bool {
         let n = python::unparen(n);
         if n.kind() != "attribute" {
             return false;
@@ -687,7 +705,7 @@ impl Py<'_, '_, '_> {
     /// The object a value is read from: `self` for `self.x`,
     /// `cleaned_data` for `cleaned_data.get("x")`, `request.POST` for
     /// `request.POST["x"]`.
-    fn base(&self, n: Node) -> Option<String> {
+    fn base(&self, n: Node<'t>) -> Option<String> {
         let n = self.through_views(python::unparen(n));
         match n.kind() {
             "attribute" => Some(self.text(n.child_by_field_name("object")?).to_string()),
@@ -702,8 +720,8 @@ impl Py<'_, '_, '_> {
 
     /// `self.x == other.x` in a method whose `other` is the same class
     /// (an `__eq__`-style record comparison of two stored rows).
-    fn is_record_comparison(&self, a: Node, b: Node) -> bool {
-        let parts = |n: Node| -> Option<(String, String)> {
+    fn is_record_comparison(&self, a: Node<'t>, b: Node<'t>) -> bool {
+        let parts = |n: Node<'t>| -> Option<(String, String)> {
             let n = python::unparen(n);
             (n.kind() == "attribute").then_some(())?;
             Some((
@@ -747,7 +765,7 @@ impl Py<'_, '_, '_> {
     }
 
     /// The name an operand is known by and the object it is read from.
-    fn name_and_base(&self, n: Node) -> Option<(String, String)> {
+    fn name_and_base(&self, n: Node<'t>) -> Option<(String, String)> {
         let n = self.through_views(python::unparen(n));
         match n.kind() {
             "identifier" => Some((self.text(n).to_string(), String::new())),
@@ -771,7 +789,7 @@ impl Py<'_, '_, '_> {
     }
 
     /// `x.strip().lower()` → `x`.
-    fn through_views<'t>(&self, mut n: Node<'t>) -> Node<'t> {
+    fn through_views(&self, mut n: Node<'t>) -> Node<'t> {
         while n.kind() == "call" {
             match python::method_and_receiver(n, self.src) {
                 Some((m, Some(recv))) if is_view_py(m) => n = python::unparen(recv),
@@ -781,7 +799,7 @@ impl Py<'_, '_, '_> {
         n
     }
 
-    fn classify(&self, n: Node, depth: u8) -> Class {
+    fn classify(&self, n: Node<'t>, depth: u8) -> Class {
         let n = python::unparen(n);
         match n.kind() {
             "string" => {
@@ -789,7 +807,7 @@ impl Py<'_, '_, '_> {
                     return Class::NotSecret;
                 }
                 let mut c = n.walk();
-                let parts: Vec<Node> = n
+                let parts: Vec<Node<'t>> = n
                     .named_children(&mut c)
                     .filter(|x| x.kind() == "interpolation")
                     .collect();
@@ -803,7 +821,7 @@ impl Py<'_, '_, '_> {
             }
             "concatenated_string" => {
                 let mut c = n.walk();
-                let parts: Vec<Node> = n.named_children(&mut c).collect();
+                let parts: Vec<Node<'t>> = n.named_children(&mut c).collect();
                 parts
                     .into_iter()
                     .map(|p| self.classify(p, depth))
@@ -813,7 +831,7 @@ impl Py<'_, '_, '_> {
             "identifier" => {
                 let name = self.text(n);
                 let value = if depth < 2 {
-                    python::assignment_before(n, name, self.src)
+                    self.assignment_before(n, name)
                         .map(|v| self.classify(v, depth + 1))
                 } else {
                     None
@@ -862,7 +880,7 @@ impl Py<'_, '_, '_> {
             }
             "conditional_expression" => {
                 let mut c = n.walk();
-                let parts: Vec<Node> = n.named_children(&mut c).collect();
+                let parts: Vec<Node<'t>> = n.named_children(&mut c).collect();
                 match parts.first().zip(parts.get(2)) {
                     Some((x, y)) => self.classify(*x, depth).or(|| self.classify(*y, depth)),
                     None => Class::Unknown,
@@ -872,7 +890,7 @@ impl Py<'_, '_, '_> {
         }
     }
 
-    fn classify_call(&self, n: Node, depth: u8) -> Class {
+    fn classify_call(&self, n: Node<'t>, depth: u8) -> Class {
         let Some((method, recv)) = python::method_and_receiver(n, self.src) else {
             return Class::Unknown;
         };
@@ -945,12 +963,12 @@ impl Py<'_, '_, '_> {
 
     /// A literal key, or a constant that holds one
     /// (`CSRF_HEADER_NAME = "X-CSRF-Token"`).
-    fn key_string(&self, n: Node) -> Option<String> {
+    fn key_string(&self, n: Node<'t>) -> Option<String> {
         if let Some(s) = python::string_value(n, self.src) {
             return Some(s);
         }
         if n.kind() == "identifier" && is_constant_name(self.text(n)) {
-            let v = python::assignment_before(n, self.text(n), self.src)?;
+            let v = self.assignment_before(n, self.text(n))?;
             return python::string_value(v, self.src);
         }
         None
@@ -958,7 +976,7 @@ impl Py<'_, '_, '_> {
 
     /// A header or parameter read without a default (`headers.get("x")`),
     /// directly or one step back through an assignment.
-    fn may_be_none(&self, n: Node, depth: u8) -> bool {
+    fn may_be_none(&self, n: Node<'t>, depth: u8) -> bool {
         let n = python::unparen(n);
         match n.kind() {
             "call" => match python::method_and_receiver(n, self.src) {
@@ -968,7 +986,8 @@ impl Py<'_, '_, '_> {
                 }
                 _ => false,
             },
-            "identifier" if depth < 2 => python::assignment_before(n, self.text(n), self.src)
+            "identifier" if depth < 2 => self
+                .assignment_before(n, self.text(n))
                 .is_some_and(|v| self.may_be_none(v, depth + 1)),
             _ => false,
         }
@@ -976,7 +995,7 @@ impl Py<'_, '_, '_> {
 
     /// Decided from the tree and one step back through assignments:
     /// `b"..."`, `.encode()`, `.digest()`, `bytes(...)`, `base64.b64encode`.
-    fn is_bytes(&self, n: Node, depth: u8) -> bool {
+    fn is_bytes(&self, n: Node<'t>, depth: u8) -> bool {
         let n = python::unparen(n);
         match n.kind() {
             "string" => {
@@ -1019,7 +1038,8 @@ impl Py<'_, '_, '_> {
                         | "token_bytes"
                 )
             }
-            "identifier" if depth < 2 => python::assignment_before(n, self.text(n), self.src)
+            "identifier" if depth < 2 => self
+                .assignment_before(n, self.text(n))
                 .is_some_and(|v| self.is_bytes(v, depth + 1)),
             "await" => n.named_child(0).is_some_and(|c| self.is_bytes(c, depth)),
             _ => false,
@@ -1028,7 +1048,7 @@ impl Py<'_, '_, '_> {
 
     /// Text that may be non-ASCII: a `str` literal, a `.hexdigest()`, a
     /// request header.
-    fn is_text(&self, n: Node) -> bool {
+    fn is_text(&self, n: Node<'t>) -> bool {
         let n = python::unparen(n);
         let t = self.text(n);
         if n.kind() == "string" || t.ends_with(".hexdigest()") || t.contains("headers") {
@@ -1045,7 +1065,7 @@ impl Py<'_, '_, '_> {
     /// The operand as UTF-8 bytes, valid when pasted: bytes stay as they
     /// are, a header read that may be `None` becomes `""`, and anything
     /// that is not a primary expression is parenthesised.
-    fn encode(&self, n: Node) -> String {
+    fn encode(&self, n: Node<'t>) -> String {
         let t = self.text(n).trim().to_string();
         if self.is_bytes(n, 0) {
             return t;

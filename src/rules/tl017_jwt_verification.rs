@@ -183,6 +183,8 @@ struct Py<'a, 'c, 's, 't> {
     ctx: &'a Ctx<'c>,
     src: &'s str,
     root: Node<'t>,
+    /// Assignments of the file, indexed on first use.
+    assignments: std::cell::OnceCell<python::Assignments<'t>>,
     bindings: HashMap<String, Binding>,
     /// Names bound by imports of other modules: a local module called `jwt`
     /// is not PyJWT.
@@ -204,6 +206,7 @@ fn check_python(ctx: &Ctx, root: Node, src: &str, out: &mut Vec<Diagnostic>) {
         ctx,
         src,
         root,
+        assignments: std::cell::OnceCell::new(),
         bindings: jwt_bindings(root, src, &imports),
         imported: imports
             .iter()
@@ -284,7 +287,11 @@ impl<'t> Py<'_, '_, '_, 't> {
     fn resolve(&self, n: Node<'t>) -> Node<'t> {
         let n = python::unparen(n);
         if n.kind() == "identifier" {
-            if let Some(v) = python::assignment_before(n, self.text(n), self.src) {
+            if let Some(v) = self
+                .assignments
+                .get_or_init(|| python::Assignments::new(self.root, self.src))
+                .before(n, self.text(n), self.src)
+            {
                 if matches!(
                     v.kind(),
                     "list" | "tuple" | "set" | "dictionary" | "string" | "call"
@@ -452,7 +459,7 @@ impl<'t> Py<'_, '_, '_, 't> {
     }
 
     /// The suggestion for a `False` entry in a literal options dict.
-    fn option_fix(&self, call: Node, key: &str) -> String {
+    fn option_fix(&self, call: Node<'t>, key: &str) -> String {
         let call_text = self.rebuilt(call, &[key], None);
         match key {
             "verify_signature" if self.key_arg(call).is_some() => {
@@ -475,7 +482,7 @@ impl<'t> Py<'_, '_, '_, 't> {
     /// (a placeholder when there is none), an allow-list (the caller's, or
     /// one for the key's algorithm family), the other keyword arguments,
     /// and `options` without the entries in `drop`.
-    fn rebuilt(&self, call: Node, drop: &[&str], audience: Option<&str>) -> String {
+    fn rebuilt(&self, call: Node<'t>, drop: &[&str], audience: Option<&str>) -> String {
         let callee = python::call_name(call, self.src).unwrap_or_else(|| "jwt.decode".into());
         let positional = python::positional_args(call);
         let mut args: Vec<String> = Vec::new();
