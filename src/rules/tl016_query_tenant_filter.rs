@@ -157,36 +157,20 @@ struct Unscoped {
 }
 
 /// Words that end a relation list and cannot be an alias.
-const NOT_ALIAS: &[&str] = &[
-    "where",
-    "join",
-    "left",
-    "right",
-    "inner",
-    "outer",
-    "full",
-    "cross",
-    "natural",
-    "on",
-    "using",
-    "group",
-    "order",
-    "limit",
-    "offset",
-    "set",
-    "returning",
-    "union",
-    "intersect",
-    "except",
-    "window",
-    "for",
-    "fetch",
-    "having",
-    "lateral",
-    "tablesample",
-    "values",
-    "as",
-];
+fn not_alias(t: &Token) -> bool {
+    sql_tokens::is_clause(t)
+        || [
+            "intersect",
+            "except",
+            "fetch",
+            "lateral",
+            "tablesample",
+            "values",
+            "as",
+        ]
+        .iter()
+        .any(|k| t.is(k))
+}
 
 /// The unconstrained tenant tables of one SELECT / UPDATE / DELETE
 /// statement (token-based: works on SQL sqlparser rejects and on
@@ -321,8 +305,8 @@ fn unscoped_tables(sql: &str, ctx: &Ctx) -> Vec<Unscoped> {
                         }
                         let alias = toks
                             .get(j)
-                            .and_then(|x| x.ident())
-                            .filter(|a| !NOT_ALIAS.contains(&a.as_str()));
+                            .filter(|x| !not_alias(x))
+                            .and_then(|x| x.ident());
                         let end = if alias.is_some() { j + 1 } else { next };
                         rels.push((name.clone(), alias.unwrap_or(name)));
                         expect_rel = false;
@@ -1574,15 +1558,11 @@ mod rs {
         let syn::Expr::Path(p) = keys::rs_peel(e) else {
             return None;
         };
-        let segs: Vec<String> = p
-            .path
-            .segments
-            .iter()
-            .map(|s| s.ident.to_string())
-            .collect();
+        let path = embedded::path_string(&p.path);
+        let segs: Vec<&str> = path.split("::").collect();
         match segs.as_slice() {
-            [.., t, last] if last == "table" => Some(t.clone()),
-            [.., t, dsl, last] if dsl == "dsl" && t == last => Some(t.clone()),
+            [.., t, "table"] => Some(t.to_string()),
+            [.., t, "dsl", last] if t == last => Some(t.to_string()),
             _ => None,
         }
     }
@@ -1706,16 +1686,8 @@ mod rs {
 
         fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
             if let syn::Expr::Path(p) = &*c.func {
-                let segs: Vec<String> = p
-                    .path
-                    .segments
-                    .iter()
-                    .map(|s| s.ident.to_string())
-                    .collect();
-                if segs.len() >= 2
-                    && segs[segs.len() - 2] == "QueryBuilder"
-                    && segs[segs.len() - 1] == "new"
-                {
+                let path = embedded::path_string(&p.path);
+                if path == "QueryBuilder::new" || path.ends_with("::QueryBuilder::new") {
                     if let Some((value, span)) = c.args.first().and_then(lit_text) {
                         let r = self.range(span);
                         self.builders.push((fill_holes(&value), r));
