@@ -135,6 +135,10 @@ pub struct TenantConfig {
     pub setting_prefix: String,
     /// Tables that are global by design (never tenant tables).
     pub global_tables: Vec<String>,
+    /// Functions that scope a query to the tenant wherever they are defined
+    /// (TL016), matched against the whole or the last part of the called
+    /// name: a query passed to one, or filtered with one, is constrained.
+    pub scope_helpers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -170,6 +174,7 @@ impl Default for TenantConfig {
             .to_vec(),
             setting_prefix: "app.".into(),
             global_tables: Vec::new(),
+            scope_helpers: Vec::new(),
         }
     }
 }

@@ -116,6 +116,8 @@ columns = [{columns}]
 setting-prefix = "{prefix}"
 # Tables that are global by design.
 global-tables = []
+# Functions that scope a query to the tenant wherever they are defined (TL016).
+scope-helpers = []
 
 [secrets]
 # Extra words that make an identifier secret-like (TL013).

@@ -18,6 +18,8 @@ pub struct ProjectIndex {
     pub tables: BTreeMap<String, TableState>,
     /// Directory → texts of its deploy files (Dockerfile, entrypoint, compose).
     pub deploy: BTreeMap<String, Vec<String>>,
+    /// SQLAlchemy model class → its table.
+    pub models: BTreeMap<String, String>,
     files: BTreeMap<String, FileFacts>,
     /// (path, host offset) of each fact → its position in migration order.
     seq: HashMap<(String, usize), usize>,
@@ -113,8 +115,12 @@ impl ProjectIndex {
                 columns,
                 types,
                 origin,
+                class,
                 ..
             } => {
+                if let Some(c) = class {
+                    self.models.insert(c.clone(), table.clone());
+                }
                 let t = self.tables.entry(table.clone()).or_default();
                 if t.dropped {
                     *t = TableState::default();

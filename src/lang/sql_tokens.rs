@@ -252,7 +252,8 @@ fn is_keyword(w: &str) -> bool {
     )
 }
 
-fn is_clause(t: &Token) -> bool {
+/// A keyword that starts a clause after a relation list (never an alias).
+pub fn is_clause(t: &Token) -> bool {
     [
         "where",
         "join",

@@ -618,7 +618,7 @@ fn hole_kind(segments: &[&str]) -> HoleKind {
     }
 }
 
-/// `# cross-org-by-design: <reason>` (or `//`) on the statement's lines or
+/// `# cross-org-by-design: <reason>` (or `//`, `--`) on the statement's lines or
 /// in the comment block right above it; or on the enclosing function: in
 /// its header (`func_header` runs from the function's first line to its
 /// first statement) or in the comment block above it.
@@ -628,7 +628,11 @@ pub(crate) fn cross_org_marked(
     func_header: Option<Range<usize>>,
 ) -> bool {
     let marked = |line: &str| {
-        let Some(c) = line.find('#').or_else(|| line.find("//")) else {
+        let Some(c) = line
+            .find('#')
+            .or_else(|| line.find("//"))
+            .or_else(|| line.find("--"))
+        else {
             return false;
         };
         let comment = &line[c..];
@@ -650,7 +654,11 @@ pub(crate) fn cross_org_marked(
         let mut above = text[..start].lines().rev();
         for l in above.by_ref() {
             let t = l.trim_start();
-            if !(t.starts_with('#') || t.starts_with("//") || t.starts_with('@')) {
+            if !(t.starts_with('#')
+                || t.starts_with("//")
+                || t.starts_with("--")
+                || t.starts_with('@'))
+            {
                 break;
             }
             if marked(l) {

@@ -17,6 +17,7 @@ mod tl010_redis_tenant_prefix;
 mod tl013_constant_time_compare;
 pub(crate) mod tl014_rls_operator_step;
 mod tl015_migration_auto_apply;
+mod tl016_query_tenant_filter;
 mod tl017_jwt_verification;
 mod tl019_rls_bypass_ddl;
 mod tl020_tenant_context_leak;
@@ -39,6 +40,7 @@ static REGISTRY: &[&RuleMeta] = &[
     &tl013_constant_time_compare::RULE,
     &tl014_rls_operator_step::RULE,
     &tl015_migration_auto_apply::RULE,
+    &tl016_query_tenant_filter::RULE,
     &tl017_jwt_verification::RULE,
     &tl019_rls_bypass_ddl::RULE,
     &tl020_tenant_context_leak::RULE,
