@@ -47,6 +47,7 @@ pub struct Config {
     pub sql: SqlConfig,
     pub redis: RedisConfig,
     pub storage: StorageConfig,
+    pub session: SessionConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -287,6 +288,57 @@ impl Default for StorageConfig {
     }
 }
 
+/// Database sessions and the tenant setter (TL002).
+///
+/// Defaults: `factories = ["AsyncSessionLocal", "SessionLocal",
+/// "async_session", "async_session_maker", "async_session_factory",
+/// "session_factory", "SessionFactory"]`, `tenant-setters = ["set_tenant",
+/// "set_tenant_context", "set_current_tenant"]`, `scoped-helpers =
+/// ["tenant_scoped_session", "tenant_session", "cross_org_session"]`,
+/// `excluded-dirs = ["migrations", "alembic", "tests", "test"]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct SessionConfig {
+    /// Raw session factories, called to open a session without a tenant;
+    /// names assigned from `sessionmaker(...)` / `async_sessionmaker(...)`
+    /// in a file are learned as well.
+    pub factories: Vec<String>,
+    /// Functions that bind a session to a tenant (`set_tenant(db, org_id)`).
+    pub tenant_setters: Vec<String>,
+    /// Functions that open a tenant-scoped (or declared cross-org)
+    /// session; their own bodies may open raw sessions.
+    pub scoped_helpers: Vec<String>,
+    /// Directories (any path component) where raw sessions are fine.
+    pub excluded_dirs: Vec<String>,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            factories: [
+                "AsyncSessionLocal",
+                "SessionLocal",
+                "async_session",
+                "async_session_maker",
+                "async_session_factory",
+                "session_factory",
+                "SessionFactory",
+            ]
+            .map(String::from)
+            .to_vec(),
+            tenant_setters: ["set_tenant", "set_tenant_context", "set_current_tenant"]
+                .map(String::from)
+                .to_vec(),
+            scoped_helpers: ["tenant_scoped_session", "tenant_session", "cross_org_session"]
+                .map(String::from)
+                .to_vec(),
+            excluded_dirs: ["migrations", "alembic", "tests", "test"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+}
+
 /// SQL built in host code (TL021).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
@@ -333,6 +385,7 @@ impl Default for Config {
             sql: SqlConfig::default(),
             redis: RedisConfig::default(),
             storage: StorageConfig::default(),
+            session: SessionConfig::default(),
         }
     }
 }

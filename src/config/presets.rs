@@ -75,6 +75,10 @@ fn klai() -> Config {
     // `_flush_redis_tenant_keys`; Garage presigned URLs live at most 5 min.
     c.redis.flush_function = "_flush_redis_tenant_keys".into();
     c.storage.max_presign_seconds = 300;
+    // Check 2: portal sessions come from `AsyncSessionLocal`; background
+    // tasks use `tenant_scoped_session(org_id)` or `cross_org_session()`.
+    c.session.tenant_setters = vec!["set_tenant".into()];
+    c.session.scoped_helpers = vec!["tenant_scoped_session".into(), "cross_org_session".into()];
     c
 }
 
@@ -190,6 +194,17 @@ global-prefixes = [{storage_global}]
 # Longest presigned-URL lifetime allowed, in seconds.
 max-presign-seconds = {max_presign}
 
+[session]
+# Raw session factories that open a session without a tenant (TL002);
+# names assigned from sessionmaker(...) in a file are learned too.
+factories = [{session_factories}]
+# Functions that bind a session to the tenant before its first query.
+tenant-setters = [{session_setters}]
+# Helpers that open tenant-scoped (or declared cross-org) sessions.
+scoped-helpers = [{session_helpers}]
+# Directories where raw sessions are fine (migrations, tests).
+excluded-dirs = [{session_excluded}]
+
 [standard]
 # Cite your own standard on each finding's "Standard:" line instead of the
 # rule's page, with a section per rule id.
@@ -232,6 +247,10 @@ document = "{document}"
         storage_helpers = list(&c.storage.key_helpers),
         storage_global = list(&c.storage.global_prefixes),
         max_presign = c.storage.max_presign_seconds,
+        session_factories = list(&c.session.factories),
+        session_setters = list(&c.session.tenant_setters),
+        session_helpers = list(&c.session.scoped_helpers),
+        session_excluded = list(&c.session.excluded_dirs),
         document = c.standard.document,
         sections = c
             .standard

@@ -10,6 +10,7 @@ pub mod names;
 mod rls;
 pub mod tl000_suppression_hygiene;
 mod tl001_rls_coverage;
+mod tl002_session_helper_discipline;
 mod tl003_with_check_discipline;
 mod tl007_vector_store_tenant_filter;
 mod tl009_object_storage_tenant_prefix;
@@ -32,6 +33,7 @@ use std::ops::Range;
 static REGISTRY: &[&RuleMeta] = &[
     &tl000_suppression_hygiene::RULE,
     &tl001_rls_coverage::RULE,
+    &tl002_session_helper_discipline::RULE,
     &tl003_with_check_discipline::RULE,
     &tl007_vector_store_tenant_filter::RULE,
     &tl009_object_storage_tenant_prefix::RULE,
