@@ -48,6 +48,7 @@ pub struct Config {
     pub redis: RedisConfig,
     pub storage: StorageConfig,
     pub session: SessionConfig,
+    pub graph: GraphConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -339,6 +340,33 @@ impl Default for SessionConfig {
     }
 }
 
+/// Graph stores: FalkorDB, Neo4j, Graphiti (TL008).
+///
+/// Defaults: `tenant-properties = ["group_id"]` (added to `[tenant]
+/// columns`), `scoping-calls = ["select_graph"]`, `global-graphs = []`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct GraphConfig {
+    /// Node and relationship properties (and query parameters) that hold
+    /// the tenant, in addition to the `[tenant] columns`.
+    pub tenant_properties: Vec<String>,
+    /// Calls that pick a per-tenant graph when given a tenant value
+    /// (`db.select_graph(f"org_{org_id}")`).
+    pub scoping_calls: Vec<String>,
+    /// Graph names that hold no tenant data.
+    pub global_graphs: Vec<String>,
+}
+
+impl Default for GraphConfig {
+    fn default() -> Self {
+        GraphConfig {
+            tenant_properties: vec!["group_id".into()],
+            scoping_calls: vec!["select_graph".into()],
+            global_graphs: Vec::new(),
+        }
+    }
+}
+
 /// SQL built in host code (TL021).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
@@ -386,6 +414,7 @@ impl Default for Config {
             redis: RedisConfig::default(),
             storage: StorageConfig::default(),
             session: SessionConfig::default(),
+            graph: GraphConfig::default(),
         }
     }
 }

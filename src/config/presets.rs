@@ -79,6 +79,10 @@ fn klai() -> Config {
     // tasks use `tenant_scoped_session(org_id)` or `cross_org_session()`.
     c.session.tenant_setters = vec!["set_tenant".into()];
     c.session.scoped_helpers = vec!["tenant_scoped_session".into(), "cross_org_session".into()];
+    // Check 8: one FalkorDB graph per org through `select_graph(org_id)`;
+    // Graphiti groups are keyed by the org id in `group_id`.
+    c.graph.tenant_properties = vec!["group_id".into(), "org_id".into()];
+    c.graph.scoping_calls = vec!["select_graph".into()];
     c
 }
 
@@ -205,6 +209,15 @@ scoped-helpers = [{session_helpers}]
 # Directories where raw sessions are fine (migrations, tests).
 excluded-dirs = [{session_excluded}]
 
+[graph]
+# Properties and parameters that hold the tenant in Cypher text (TL008),
+# besides the [tenant] columns; Graphiti calls need group_id(s).
+tenant-properties = [{graph_props}]
+# Calls that select a per-tenant graph when given a tenant value.
+scoping-calls = [{graph_calls}]
+# Graph names that hold no tenant data.
+global-graphs = []
+
 [standard]
 # Cite your own standard on each finding's "Standard:" line instead of the
 # rule's page, with a section per rule id.
@@ -251,6 +264,8 @@ document = "{document}"
         session_setters = list(&c.session.tenant_setters),
         session_helpers = list(&c.session.scoped_helpers),
         session_excluded = list(&c.session.excluded_dirs),
+        graph_props = list(&c.graph.tenant_properties),
+        graph_calls = list(&c.graph.scoping_calls),
         document = c.standard.document,
         sections = c
             .standard

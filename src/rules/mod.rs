@@ -13,6 +13,7 @@ mod tl001_rls_coverage;
 mod tl002_session_helper_discipline;
 mod tl003_with_check_discipline;
 mod tl007_vector_store_tenant_filter;
+mod tl008_graph_tenant_scope;
 mod tl009_object_storage_tenant_prefix;
 mod tl010_redis_tenant_prefix;
 mod tl013_constant_time_compare;
@@ -36,6 +37,7 @@ static REGISTRY: &[&RuleMeta] = &[
     &tl002_session_helper_discipline::RULE,
     &tl003_with_check_discipline::RULE,
     &tl007_vector_store_tenant_filter::RULE,
+    &tl008_graph_tenant_scope::RULE,
     &tl009_object_storage_tenant_prefix::RULE,
     &tl010_redis_tenant_prefix::RULE,
     &tl013_constant_time_compare::RULE,
