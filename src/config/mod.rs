@@ -49,6 +49,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub session: SessionConfig,
     pub graph: GraphConfig,
+    pub users: UsersConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -367,6 +368,49 @@ impl Default for GraphConfig {
     }
 }
 
+/// Resolving a user from an identity-provider subject (TL011).
+///
+/// Defaults: `identity-columns = ["external_id", "external_user_id",
+/// "idp_user_id", "idp_subject", "oidc_sub", "oidc_subject", "auth0_id",
+/// "auth0_user_id", "sub"]`, `org-columns = []` (the `[tenant] columns`),
+/// `org-claim = "org_id"`, `no-filter-markers = ["no org filter:"]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct UsersConfig {
+    /// Columns that hold the identity provider's user id.
+    pub identity_columns: Vec<String>,
+    /// Columns a lookup must also filter on; empty: the `[tenant] columns`.
+    pub org_columns: Vec<String>,
+    /// The token claim that carries the caller's org, for suggestions.
+    pub org_claim: String,
+    /// Comment markers (followed by a reason) that declare a lookup
+    /// without an org filter intended.
+    pub no_filter_markers: Vec<String>,
+}
+
+impl Default for UsersConfig {
+    fn default() -> Self {
+        UsersConfig {
+            identity_columns: [
+                "external_id",
+                "external_user_id",
+                "idp_user_id",
+                "idp_subject",
+                "oidc_sub",
+                "oidc_subject",
+                "auth0_id",
+                "auth0_user_id",
+                "sub",
+            ]
+            .map(String::from)
+            .to_vec(),
+            org_columns: Vec::new(),
+            org_claim: "org_id".into(),
+            no_filter_markers: vec!["no org filter:".into()],
+        }
+    }
+}
+
 /// SQL built in host code (TL021).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
@@ -415,6 +459,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             session: SessionConfig::default(),
             graph: GraphConfig::default(),
+            users: UsersConfig::default(),
         }
     }
 }

@@ -83,6 +83,12 @@ fn klai() -> Config {
     // Graphiti groups are keyed by the org id in `group_id`.
     c.graph.tenant_properties = vec!["group_id".into(), "org_id".into()];
     c.graph.scoping_calls = vec!["select_graph".into()];
+    // Check 11: portal users are found by their Zitadel subject and must
+    // be narrowed by the org of the token's resourceowner claim.
+    c.users.identity_columns.insert(0, "zitadel_user_id".into());
+    c.users.org_columns = vec!["zitadel_org_id".into(), "org_id".into()];
+    c.users.org_claim = "urn:zitadel:iam:user:resourceowner:id".into();
+    c.users.no_filter_markers.push("no rid filter because:".into());
     c
 }
 
@@ -218,6 +224,17 @@ scoping-calls = [{graph_calls}]
 # Graph names that hold no tenant data.
 global-graphs = []
 
+[users]
+# Columns holding the identity provider's user id (TL011): a lookup by one
+# of them must also filter on an org column.
+identity-columns = [{users_identity}]
+# Org columns that narrow the lookup (empty: the [tenant] columns).
+org-columns = [{users_org}]
+# The token claim that carries the caller's org (used in suggestions).
+org-claim = "{users_claim}"
+# Comments that declare a lookup without an org filter intended.
+no-filter-markers = [{users_markers}]
+
 [standard]
 # Cite your own standard on each finding's "Standard:" line instead of the
 # rule's page, with a section per rule id.
@@ -266,6 +283,10 @@ document = "{document}"
         session_excluded = list(&c.session.excluded_dirs),
         graph_props = list(&c.graph.tenant_properties),
         graph_calls = list(&c.graph.scoping_calls),
+        users_identity = list(&c.users.identity_columns),
+        users_org = list(&c.users.org_columns),
+        users_claim = c.users.org_claim,
+        users_markers = list(&c.users.no_filter_markers),
         document = c.standard.document,
         sections = c
             .standard

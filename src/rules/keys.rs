@@ -627,15 +627,27 @@ pub(crate) fn cross_org_marked(
     stmt: Range<usize>,
     func_header: Option<Range<usize>>,
 ) -> bool {
+    comment_marked(text, stmt, func_header, &["cross-org-by-design:"])
+}
+
+/// Like `cross_org_marked`, for any of `markers` (each followed by a
+/// non-empty reason), matched case-insensitively.
+pub(crate) fn comment_marked(
+    text: &str,
+    stmt: Range<usize>,
+    func_header: Option<Range<usize>>,
+    markers: &[&str],
+) -> bool {
     let marked = |line: &str| {
-        let Some(c) = line.find('#').or_else(|| line.find("//")) else {
+        let Some(c) = line.find('#').or_else(|| line.find("//")).or_else(|| line.find("--")) else {
             return false;
         };
-        let comment = &line[c..];
-        comment.find("cross-org-by-design:").is_some_and(|at| {
-            !comment[at + "cross-org-by-design:".len()..]
-                .trim()
-                .is_empty()
+        let comment = line[c..].to_ascii_lowercase();
+        markers.iter().any(|m| {
+            let m = m.to_ascii_lowercase();
+            comment
+                .find(&m)
+                .is_some_and(|at| !comment[at + m.len()..].trim().is_empty())
         })
     };
     let block = |r: Range<usize>| {
@@ -650,7 +662,7 @@ pub(crate) fn cross_org_marked(
         let mut above = text[..start].lines().rev();
         for l in above.by_ref() {
             let t = l.trim_start();
-            if !(t.starts_with('#') || t.starts_with("//") || t.starts_with('@')) {
+            if !(t.starts_with('#') || t.starts_with("//") || t.starts_with("--") || t.starts_with('@')) {
                 break;
             }
             if marked(l) {
