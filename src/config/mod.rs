@@ -331,9 +331,13 @@ impl Default for SessionConfig {
             tenant_setters: ["set_tenant", "set_tenant_context", "set_current_tenant"]
                 .map(String::from)
                 .to_vec(),
-            scoped_helpers: ["tenant_scoped_session", "tenant_session", "cross_org_session"]
-                .map(String::from)
-                .to_vec(),
+            scoped_helpers: [
+                "tenant_scoped_session",
+                "tenant_session",
+                "cross_org_session",
+            ]
+            .map(String::from)
+            .to_vec(),
             excluded_dirs: ["migrations", "alembic", "tests", "test"]
                 .map(String::from)
                 .to_vec(),

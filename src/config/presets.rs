@@ -88,7 +88,9 @@ fn klai() -> Config {
     c.users.identity_columns.insert(0, "zitadel_user_id".into());
     c.users.org_columns = vec!["zitadel_org_id".into(), "org_id".into()];
     c.users.org_claim = "urn:zitadel:iam:user:resourceowner:id".into();
-    c.users.no_filter_markers.push("no rid filter because:".into());
+    c.users
+        .no_filter_markers
+        .push("no rid filter because:".into());
     c
 }
 

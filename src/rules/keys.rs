@@ -639,7 +639,11 @@ pub(crate) fn comment_marked(
     markers: &[&str],
 ) -> bool {
     let marked = |line: &str| {
-        let Some(c) = line.find('#').or_else(|| line.find("//")).or_else(|| line.find("--")) else {
+        let Some(c) = line
+            .find('#')
+            .or_else(|| line.find("//"))
+            .or_else(|| line.find("--"))
+        else {
             return false;
         };
         let comment = line[c..].to_ascii_lowercase();
@@ -662,7 +666,11 @@ pub(crate) fn comment_marked(
         let mut above = text[..start].lines().rev();
         for l in above.by_ref() {
             let t = l.trim_start();
-            if !(t.starts_with('#') || t.starts_with("//") || t.starts_with("--") || t.starts_with('@')) {
+            if !(t.starts_with('#')
+                || t.starts_with("//")
+                || t.starts_with("--")
+                || t.starts_with('@'))
+            {
                 break;
             }
             if marked(l) {

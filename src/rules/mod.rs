@@ -98,6 +98,16 @@ impl<'a> Ctx<'a> {
             secret_words: names::SecretWords::new(&config.secrets),
         }
     }
+
+    /// The tenant value suggestions use when none is in scope.
+    pub fn default_tenant(&self) -> String {
+        self.config
+            .tenant
+            .columns
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "org_id".into())
+    }
 }
 
 /// A rule's declaration.

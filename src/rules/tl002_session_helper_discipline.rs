@@ -165,7 +165,9 @@ impl<'a> Py<'a> {
                 let callee = python::call_name(r, src).unwrap_or_default();
                 let target = last_segment(python::text(l, src)).to_string();
                 match last_segment(&callee) {
-                    "sessionmaker" | "async_sessionmaker" | "scoped_session"
+                    "sessionmaker"
+                    | "async_sessionmaker"
+                    | "scoped_session"
                     | "async_scoped_session" => {
                         self.factories.insert(target);
                     }
@@ -215,7 +217,9 @@ impl<'a> Py<'a> {
             }
         }
         if inner.kind() == "identifier" {
-            if let Some(rhs) = python::assignment_before(inner, python::text(inner, self.src), self.src) {
+            if let Some(rhs) =
+                python::assignment_before(inner, python::text(inner, self.src), self.src)
+            {
                 text.push_str(python::text(rhs, self.src));
             }
         }
@@ -237,10 +241,18 @@ impl<'a> Py<'a> {
         let Some(sql) = python::string_value(arg, self.src) else {
             return false;
         };
-        let sql = format!(" {} ", sql.to_ascii_lowercase().split_whitespace().collect::<Vec<_>>().join(" "));
-        !["from", "update", "insert", "delete", "into", "merge", "copy", "truncate", "call"]
-            .iter()
-            .any(|k| sql.contains(&format!(" {k} ")))
+        let sql = format!(
+            " {} ",
+            sql.to_ascii_lowercase()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        ![
+            "from", "update", "insert", "delete", "into", "merge", "copy", "truncate", "call",
+        ]
+        .iter()
+        .any(|k| sql.contains(&format!(" {k} ")))
     }
 
     /// The text of a raw session opening, if `call` is one.
@@ -313,7 +325,7 @@ impl<'a> Py<'a> {
                 helpers: &[],
             }
             .tenant_in_scope(call)
-            .unwrap_or_else(|| self.default_tenant());
+            .unwrap_or_else(|| self.ctx.default_tenant());
             let line = self.src[..at.min(self.src.len())].matches('\n').count() + 1;
             out.push(Diagnostic::new(
                 call.byte_range(),
@@ -325,25 +337,14 @@ impl<'a> Py<'a> {
         }
     }
 
-    fn default_tenant(&self) -> String {
-        self.ctx
-            .config
-            .tenant
-            .columns
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "org_id".into())
-    }
-
     fn suggestion(&self, var: &str, tenant: &str, is_with: bool, call: Node) -> String {
         let cfg = &self.ctx.config.session;
         let setter = cfg
             .tenant_setters
             .first()
             .map_or("set_tenant", String::as_str);
-        let awaiting = python::enclosing_function(call).is_some_and(|f| {
-            python::text(f, self.src).starts_with("async")
-        });
+        let awaiting = python::enclosing_function(call)
+            .is_some_and(|f| python::text(f, self.src).starts_with("async"));
         let aw = if awaiting { "await " } else { "" };
         let fallback = format!(
             "call `{aw}{setter}({var}, {tenant})` before the first query, or put `# cross-org-by-design: <reason>` above it"
@@ -406,8 +407,8 @@ impl<'a> Py<'a> {
                 if left.kind() != "identifier" {
                     return None;
                 }
-                let scope = python::enclosing_function(call)
-                    .and_then(|f| f.child_by_field_name("body"))?;
+                let scope =
+                    python::enclosing_function(call).and_then(|f| f.child_by_field_name("body"))?;
                 Some((python::text(left, self.src).to_string(), scope, false))
             }
             _ => None,
@@ -416,7 +417,12 @@ impl<'a> Py<'a> {
 
     /// The first query on `var` after `from`, when no tenant setter came
     /// first and the session was not handed to the caller first.
-    fn first_unbound_query(&self, var: &str, scope: Node<'a>, from: usize) -> Option<(String, usize)> {
+    fn first_unbound_query(
+        &self,
+        var: &str,
+        scope: Node<'a>,
+        from: usize,
+    ) -> Option<(String, usize)> {
         let src = self.src;
         let mut events: Vec<(usize, Event)> = Vec::new();
         python::walk(scope, &mut |n| {
@@ -424,12 +430,12 @@ impl<'a> Py<'a> {
                 return;
             }
             match n.kind() {
-                "yield" | "return_statement" => {
-                    if n.named_child(0)
-                        .is_some_and(|v| v.kind() == "identifier" && python::text(v, src) == var)
-                    {
-                        events.push((n.start_byte(), Event::Provided));
-                    }
+                "yield" | "return_statement"
+                    if n.named_child(0).is_some_and(|v| {
+                        v.kind() == "identifier" && python::text(v, src) == var
+                    }) =>
+                {
+                    events.push((n.start_byte(), Event::Provided));
                 }
                 "call" => {
                     if let Some(e) = self.call_event(n, var) {
@@ -493,8 +499,18 @@ impl<'a> Py<'a> {
         }
         if matches!(
             last,
-            "print" | "isinstance" | "id" | "repr" | "str" | "len" | "close" | "info" | "debug"
-                | "warning" | "error" | "exception"
+            "print"
+                | "isinstance"
+                | "id"
+                | "repr"
+                | "str"
+                | "len"
+                | "close"
+                | "info"
+                | "debug"
+                | "warning"
+                | "error"
+                | "exception"
         ) {
             return None;
         }
@@ -764,7 +780,10 @@ mod tests {
             "app."
         ));
         assert!(sets_tenant_sql("SET  LOCAL app.org = 5", "app."));
-        assert!(!sets_tenant_sql("SELECT set_config('search_path', 'x', true)", "app."));
+        assert!(!sets_tenant_sql(
+            "SELECT set_config('search_path', 'x', true)",
+            "app."
+        ));
         assert!(!sets_tenant_sql("SELECT * FROM notes", "app."));
     }
 

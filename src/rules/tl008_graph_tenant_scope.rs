@@ -73,7 +73,13 @@ fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
     let cfg = &ctx.config.graph;
     if !TRIGGERS
         .iter()
-        .chain(cfg.scoping_calls.iter().map(String::as_str).collect::<Vec<_>>().iter())
+        .chain(
+            cfg.scoping_calls
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .iter(),
+        )
         .any(|w| lower.contains(&w.to_ascii_lowercase()))
     {
         return;
@@ -116,19 +122,9 @@ impl<'a> Graph<'a> {
     }
 
     fn call(&self, call: Node<'a>, out: &mut Vec<Diagnostic>) {
-        let Some(func) = call
-            .child_by_field_name("function")
-            .filter(|f| f.kind() == "attribute")
-        else {
+        let Some((method, Some(obj))) = python::method_and_receiver(call, self.src) else {
             return;
         };
-        let (Some(obj), Some(attr)) = (
-            func.child_by_field_name("object"),
-            func.child_by_field_name("attribute"),
-        ) else {
-            return;
-        };
-        let method = self.text(attr);
         if let Some((_, kw)) = GRAPHITI.iter().find(|(m, _)| *m == method) {
             if self.is_graphiti(obj, 0) {
                 self.graphiti(call, obj, method, kw, out);
@@ -173,7 +169,7 @@ impl<'a> Graph<'a> {
         let tenant = self
             .keys
             .tenant_in_scope(call)
-            .unwrap_or_else(|| self.default_tenant());
+            .unwrap_or_else(|| self.ctx.default_tenant());
         let prop = tenant.rsplit('.').next().unwrap_or(&tenant).to_string();
         let scoping = self
             .ctx
@@ -199,14 +195,13 @@ impl<'a> Graph<'a> {
         ));
     }
 
-    fn default_tenant(&self) -> String {
+    fn is_scoping_call(&self, name: &str) -> bool {
         self.ctx
             .config
-            .tenant
-            .columns
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "org_id".into())
+            .graph
+            .scoping_calls
+            .iter()
+            .any(|c| c == name)
     }
 
     /// A value that carries the tenant (`org_id`, `f"org_{org_id}"`,
@@ -224,12 +219,7 @@ impl<'a> Graph<'a> {
 
     fn is_global_name(&self, s: &Shape) -> bool {
         let name = flat_text(s);
-        self.ctx
-            .config
-            .graph
-            .global_graphs
-            .iter()
-            .any(|g| *g == name)
+        self.ctx.config.graph.global_graphs.contains(&name)
     }
 
     /// What the graph handle `e` is.
@@ -242,7 +232,7 @@ impl<'a> Graph<'a> {
             "call" => {
                 let name = python::call_name(e, self.src).unwrap_or_default();
                 let last = name.rsplit('.').next().unwrap_or(&name);
-                if self.ctx.config.graph.scoping_calls.iter().any(|c| c == last) {
+                if self.is_scoping_call(last) {
                     return match python::positional_args(e)
                         .first()
                         .copied()
@@ -306,9 +296,7 @@ impl<'a> Graph<'a> {
             }
             let name = python::call_name(n, self.src).unwrap_or_default();
             let last = name.rsplit('.').next().unwrap_or(&name);
-            if self.ctx.config.graph.scoping_calls.iter().any(|c| c == last)
-                && self.scope_of(n, n, 0) == Scope::Tenant
-            {
+            if self.is_scoping_call(last) && self.scope_of(n, n, 0) == Scope::Tenant {
                 found = true;
             }
         });
@@ -408,7 +396,7 @@ impl<'a> Graph<'a> {
         let tenant = self
             .keys
             .tenant_in_scope(call)
-            .unwrap_or_else(|| self.default_tenant());
+            .unwrap_or_else(|| self.ctx.default_tenant());
         let (what, fix) = if kw == "group_ids" {
             (
                 "searches every org's graph",

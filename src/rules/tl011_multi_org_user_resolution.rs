@@ -70,8 +70,12 @@ fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
         }
         let range = site.host_range(toks[at].range.clone());
         let stmt = site.host();
-        if keys::comment_marked(text, stmt.start..range.end, header_of(range.start), &markers)
-            || in_test(range.start)
+        if keys::comment_marked(
+            text,
+            stmt.start..range.end,
+            header_of(range.start),
+            &markers,
+        ) || in_test(range.start)
         {
             continue;
         }
@@ -123,14 +127,15 @@ fn compared(toks: &[Token], i: usize) -> bool {
     let next = toks.get(i + 1);
     let prev = i.checked_sub(1).and_then(|j| toks.get(j));
     next.is_some_and(|n| n.is_punct('=') || n.is("in"))
-        || prev.is_some_and(|p| p.is_punct('=') && !matches!(toks.get(i + 1), Some(t) if t.is_punct('(')))
+        || prev.is_some_and(|p| {
+            p.is_punct('=') && !matches!(toks.get(i + 1), Some(t) if t.is_punct('('))
+        })
 }
 
 fn sql_org_filter(toks: &[Token], orgs: &[String]) -> bool {
     toks.iter().enumerate().any(|(i, t)| {
         matches!(&t.tok, Tok::Word(_) | Tok::Ident(_))
-            && t
-                .ident()
+            && t.ident()
                 .is_some_and(|n| orgs.iter().any(|o| o.eq_ignore_ascii_case(&n)))
             && compared(toks, i)
     })
@@ -311,10 +316,7 @@ fn org_in(stmt: Node, src: &str, orgs: &[String]) -> bool {
 
 /// `stmt = select(...)...` narrowed by a later `stmt = stmt.where(...)`.
 fn narrowed_later(stmt: Node, src: &str, orgs: &[String]) -> bool {
-    let Some(assign) = stmt
-        .named_child(0)
-        .filter(|a| a.kind() == "assignment")
-    else {
+    let Some(assign) = stmt.named_child(0).filter(|a| a.kind() == "assignment") else {
         return false;
     };
     let Some(var) = assign
@@ -354,7 +356,10 @@ mod tests {
         let t = |s: &str| sql_tokens::tokenize(s);
         let toks = t("SELECT u.id FROM portal_users u WHERE u.zitadel_user_id = $1");
         let (_, col, alias) = sql_identity(&toks, &cfg).unwrap();
-        assert_eq!((col.as_str(), alias.as_deref()), ("zitadel_user_id", Some("u")));
+        assert_eq!(
+            (col.as_str(), alias.as_deref()),
+            ("zitadel_user_id", Some("u"))
+        );
         assert!(!sql_org_filter(&toks, &["org_id".into()]));
         let toks = t("SELECT u.org_id FROM users u WHERE u.zitadel_user_id = $1 AND u.org_id = $2");
         assert!(sql_org_filter(&toks, &["org_id".into()]));

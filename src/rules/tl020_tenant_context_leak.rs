@@ -121,23 +121,28 @@ fn set_config_session(toks: &[Token], prefix: &str) -> Vec<(String, usize)> {
     out
 }
 
+/// (left, right) of every module-level assignment.
+fn module_assignments(root: Node) -> Vec<(Node, Node)> {
+    let mut c = root.walk();
+    let stmts: Vec<Node> = root.named_children(&mut c).collect();
+    stmts
+        .into_iter()
+        .filter(|s| s.kind() == "expression_statement")
+        .filter_map(|s| s.named_child(0))
+        .filter(|a| a.kind() == "assignment")
+        .filter_map(|a| {
+            Some((
+                a.child_by_field_name("left")?,
+                a.child_by_field_name("right")?,
+            ))
+        })
+        .collect()
+}
+
 /// Module-level `ContextVar`s whose name marks a tenant.
 fn tenant_context_vars(ctx: &Ctx, root: Node, src: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let mut c = root.walk();
-    for stmt in root.named_children(&mut c) {
-        let Some(a) = (stmt.kind() == "expression_statement")
-            .then(|| stmt.named_child(0))
-            .flatten()
-        else {
-            continue;
-        };
-        let (Some(left), Some(right)) = (
-            a.child_by_field_name("left"),
-            a.child_by_field_name("right"),
-        ) else {
-            continue;
-        };
+    for (left, right) in module_assignments(root) {
         let is_var = right.kind() == "call"
             && python::call_name(right, src)
                 .is_some_and(|n| n == "ContextVar" || n.ends_with(".ContextVar"));
@@ -225,31 +230,46 @@ const CACHE_WORDS: &[&str] = &["cache", "cached", "caches", "memo", "memos", "me
 /// Name pieces of caches of process-wide data: settings, signing keys,
 /// compiled patterns, templates.
 const GLOBAL_WORDS: &[&str] = &[
-    "settings", "setting", "config", "conf", "jwks", "jwk", "kid", "keyset", "regex", "regexes",
-    "re", "pattern", "patterns", "compiled", "schema", "schemas", "template", "templates",
-    "translation", "translations", "i18n", "locale", "locales", "tokenizer", "tokenizers",
-    "model", "models", "encoder", "encoders", "client", "clients", "engine", "engines",
+    "settings",
+    "setting",
+    "config",
+    "conf",
+    "jwks",
+    "jwk",
+    "kid",
+    "keyset",
+    "regex",
+    "regexes",
+    "re",
+    "pattern",
+    "patterns",
+    "compiled",
+    "schema",
+    "schemas",
+    "template",
+    "templates",
+    "translation",
+    "translations",
+    "i18n",
+    "locale",
+    "locales",
+    "tokenizer",
+    "tokenizers",
+    "model",
+    "models",
+    "encoder",
+    "encoders",
+    "client",
+    "clients",
+    "engine",
+    "engines",
 ];
 
 /// Module-level caches: `_cache = {}`, `_CACHE: dict[str, X] = {}`,
 /// `TTLCache(...)`, `defaultdict(...)`, `OrderedDict()`, `LRUCache(...)`.
 fn module_cache_names(root: Node, src: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let mut c = root.walk();
-    for stmt in root.named_children(&mut c) {
-        let Some(a) = (stmt.kind() == "expression_statement")
-            .then(|| stmt.named_child(0))
-            .flatten()
-            .filter(|a| a.kind() == "assignment")
-        else {
-            continue;
-        };
-        let (Some(left), Some(right)) = (
-            a.child_by_field_name("left"),
-            a.child_by_field_name("right"),
-        ) else {
-            continue;
-        };
+    for (left, right) in module_assignments(root) {
         if left.kind() != "identifier" {
             continue;
         }
@@ -257,16 +277,21 @@ fn module_cache_names(root: Node, src: &str) -> Vec<String> {
         let cache_type = right.kind() == "call"
             && python::call_name(right, src).is_some_and(|n| {
                 let last = n.rsplit('.').next().unwrap_or(&n);
-                matches!(last, "TTLCache" | "LRUCache" | "LFUCache" | "TLRUCache" | "MRUCache")
+                matches!(
+                    last,
+                    "TTLCache" | "LRUCache" | "LFUCache" | "TLRUCache" | "MRUCache"
+                )
             });
         let mutable = right.kind() == "dictionary"
             || right.kind() == "call"
                 && python::call_name(right, src).is_some_and(|n| {
                     let last = n.rsplit('.').next().unwrap_or(&n);
-                    matches!(last, "dict" | "defaultdict" | "OrderedDict" | "WeakValueDictionary")
+                    matches!(
+                        last,
+                        "dict" | "defaultdict" | "OrderedDict" | "WeakValueDictionary"
+                    )
                 });
-        if (cache_type || mutable && name_has(name, CACHE_WORDS)) && !name_has(name, GLOBAL_WORDS)
-        {
+        if (cache_type || mutable && name_has(name, CACHE_WORDS)) && !name_has(name, GLOBAL_WORDS) {
             out.push(name.to_string());
         }
     }
@@ -298,7 +323,10 @@ fn module_caches(ctx: &Ctx, root: Node, src: &str, out: &mut Vec<Diagnostic>) {
                 else {
                     return;
                 };
-                match (l.child_by_field_name("value"), l.child_by_field_name("subscript")) {
+                match (
+                    l.child_by_field_name("value"),
+                    l.child_by_field_name("subscript"),
+                ) {
                     (Some(v), Some(k)) => (v, k),
                     _ => return,
                 }
@@ -310,7 +338,9 @@ fn module_caches(ctx: &Ctx, root: Node, src: &str, out: &mut Vec<Diagnostic>) {
                 else {
                     return;
                 };
-                let m = f.child_by_field_name("attribute").map(|a| python::text(a, src));
+                let m = f
+                    .child_by_field_name("attribute")
+                    .map(|a| python::text(a, src));
                 let (Some(v), Some(k)) = (
                     f.child_by_field_name("object"),
                     python::positional_args(n).first().copied(),
@@ -350,7 +380,7 @@ fn module_caches(ctx: &Ctx, root: Node, src: &str, out: &mut Vec<Diagnostic>) {
         }
         let tenant = keys
             .tenant_in_scope(n)
-            .unwrap_or_else(|| ctx.config.tenant.columns.first().cloned().unwrap_or_else(|| "org_id".into()));
+            .unwrap_or_else(|| ctx.default_tenant());
         out.push(Diagnostic::new(
             n.byte_range(),
             format!("Module-level cache `{cache_name}` is written under key `{key_text}`, which has no tenant component: one org's entry is served to every org in this process"),
@@ -404,8 +434,11 @@ fn cached_function(keys: &PyKeys, f: Node, src: &str, out: &mut Vec<Diagnostic>)
             let t = python::text(d, src).trim_start_matches('@');
             let head = t.split('(').next().unwrap_or(t).trim();
             let last = head.rsplit('.').next().unwrap_or(head);
-            matches!(last, "lru_cache" | "cache" | "cached" | "ttl_cache" | "alru_cache")
-                .then(|| head.to_string())
+            matches!(
+                last,
+                "lru_cache" | "cache" | "cached" | "ttl_cache" | "alru_cache"
+            )
+            .then(|| head.to_string())
         });
     let Some(deco_name) = cached else { return };
     if python::in_test_function(f, src) {
