@@ -47,6 +47,9 @@ pub struct Config {
     pub sql: SqlConfig,
     pub redis: RedisConfig,
     pub storage: StorageConfig,
+    pub session: SessionConfig,
+    pub graph: GraphConfig,
+    pub users: UsersConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -292,6 +295,131 @@ impl Default for StorageConfig {
     }
 }
 
+/// Database sessions and the tenant setter (TL002).
+///
+/// Defaults: `factories = ["AsyncSessionLocal", "SessionLocal",
+/// "async_session", "async_session_maker", "async_session_factory",
+/// "session_factory", "SessionFactory"]`, `tenant-setters = ["set_tenant",
+/// "set_tenant_context", "set_current_tenant"]`, `scoped-helpers =
+/// ["tenant_scoped_session", "tenant_session", "cross_org_session"]`,
+/// `excluded-dirs = ["migrations", "alembic", "tests", "test"]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct SessionConfig {
+    /// Raw session factories, called to open a session without a tenant;
+    /// names assigned from `sessionmaker(...)` / `async_sessionmaker(...)`
+    /// in a file are learned as well.
+    pub factories: Vec<String>,
+    /// Functions that bind a session to a tenant (`set_tenant(db, org_id)`).
+    pub tenant_setters: Vec<String>,
+    /// Functions that open a tenant-scoped (or declared cross-org)
+    /// session; their own bodies may open raw sessions.
+    pub scoped_helpers: Vec<String>,
+    /// Directories (any path component) where raw sessions are fine.
+    pub excluded_dirs: Vec<String>,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            factories: [
+                "AsyncSessionLocal",
+                "SessionLocal",
+                "async_session",
+                "async_session_maker",
+                "async_session_factory",
+                "session_factory",
+                "SessionFactory",
+            ]
+            .map(String::from)
+            .to_vec(),
+            tenant_setters: ["set_tenant", "set_tenant_context", "set_current_tenant"]
+                .map(String::from)
+                .to_vec(),
+            scoped_helpers: [
+                "tenant_scoped_session",
+                "tenant_session",
+                "cross_org_session",
+            ]
+            .map(String::from)
+            .to_vec(),
+            excluded_dirs: ["migrations", "alembic", "tests", "test"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+}
+
+/// Graph stores: FalkorDB, Neo4j, Graphiti (TL008).
+///
+/// Defaults: `tenant-properties = ["group_id"]` (added to `[tenant]
+/// columns`), `scoping-calls = ["select_graph"]`, `global-graphs = []`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct GraphConfig {
+    /// Node and relationship properties (and query parameters) that hold
+    /// the tenant, in addition to the `[tenant] columns`.
+    pub tenant_properties: Vec<String>,
+    /// Calls that pick a per-tenant graph when given a tenant value
+    /// (`db.select_graph(f"org_{org_id}")`).
+    pub scoping_calls: Vec<String>,
+    /// Graph names that hold no tenant data.
+    pub global_graphs: Vec<String>,
+}
+
+impl Default for GraphConfig {
+    fn default() -> Self {
+        GraphConfig {
+            tenant_properties: vec!["group_id".into()],
+            scoping_calls: vec!["select_graph".into()],
+            global_graphs: Vec::new(),
+        }
+    }
+}
+
+/// Resolving a user from an identity-provider subject (TL011).
+///
+/// Defaults: `identity-columns = ["external_id", "external_user_id",
+/// "idp_user_id", "idp_subject", "oidc_sub", "oidc_subject", "auth0_id",
+/// "auth0_user_id", "sub"]`, `org-columns = []` (the `[tenant] columns`),
+/// `org-claim = "org_id"`, `no-filter-markers = ["no org filter:"]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct UsersConfig {
+    /// Columns that hold the identity provider's user id.
+    pub identity_columns: Vec<String>,
+    /// Columns a lookup must also filter on; empty: the `[tenant] columns`.
+    pub org_columns: Vec<String>,
+    /// The token claim that carries the caller's org, for suggestions.
+    pub org_claim: String,
+    /// Comment markers (followed by a reason) that declare a lookup
+    /// without an org filter intended.
+    pub no_filter_markers: Vec<String>,
+}
+
+impl Default for UsersConfig {
+    fn default() -> Self {
+        UsersConfig {
+            identity_columns: [
+                "external_id",
+                "external_user_id",
+                "idp_user_id",
+                "idp_subject",
+                "oidc_sub",
+                "oidc_subject",
+                "auth0_id",
+                "auth0_user_id",
+                "sub",
+            ]
+            .map(String::from)
+            .to_vec(),
+            org_columns: Vec::new(),
+            org_claim: "org_id".into(),
+            no_filter_markers: vec!["no org filter:".into()],
+        }
+    }
+}
+
 /// SQL built in host code (TL021).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
@@ -338,6 +466,9 @@ impl Default for Config {
             sql: SqlConfig::default(),
             redis: RedisConfig::default(),
             storage: StorageConfig::default(),
+            session: SessionConfig::default(),
+            graph: GraphConfig::default(),
+            users: UsersConfig::default(),
         }
     }
 }

@@ -75,6 +75,22 @@ fn klai() -> Config {
     // `_flush_redis_tenant_keys`; Garage presigned URLs live at most 5 min.
     c.redis.flush_function = "_flush_redis_tenant_keys".into();
     c.storage.max_presign_seconds = 300;
+    // Check 2: portal sessions come from `AsyncSessionLocal`; background
+    // tasks use `tenant_scoped_session(org_id)` or `cross_org_session()`.
+    c.session.tenant_setters = vec!["set_tenant".into()];
+    c.session.scoped_helpers = vec!["tenant_scoped_session".into(), "cross_org_session".into()];
+    // Check 8: one FalkorDB graph per org through `select_graph(org_id)`;
+    // Graphiti groups are keyed by the org id in `group_id`.
+    c.graph.tenant_properties = vec!["group_id".into(), "org_id".into()];
+    c.graph.scoping_calls = vec!["select_graph".into()];
+    // Check 11: portal users are found by their Zitadel subject and must
+    // be narrowed by the org of the token's resourceowner claim.
+    c.users.identity_columns.insert(0, "zitadel_user_id".into());
+    c.users.org_columns = vec!["zitadel_org_id".into(), "org_id".into()];
+    c.users.org_claim = "urn:zitadel:iam:user:resourceowner:id".into();
+    c.users
+        .no_filter_markers
+        .push("no rid filter because:".into());
     c
 }
 
@@ -192,6 +208,37 @@ global-prefixes = [{storage_global}]
 # Longest presigned-URL lifetime allowed, in seconds.
 max-presign-seconds = {max_presign}
 
+[session]
+# Raw session factories that open a session without a tenant (TL002);
+# names assigned from sessionmaker(...) in a file are learned too.
+factories = [{session_factories}]
+# Functions that bind a session to the tenant before its first query.
+tenant-setters = [{session_setters}]
+# Helpers that open tenant-scoped (or declared cross-org) sessions.
+scoped-helpers = [{session_helpers}]
+# Directories where raw sessions are fine (migrations, tests).
+excluded-dirs = [{session_excluded}]
+
+[graph]
+# Properties and parameters that hold the tenant in Cypher text (TL008),
+# besides the [tenant] columns; Graphiti calls need group_id(s).
+tenant-properties = [{graph_props}]
+# Calls that select a per-tenant graph when given a tenant value.
+scoping-calls = [{graph_calls}]
+# Graph names that hold no tenant data.
+global-graphs = []
+
+[users]
+# Columns holding the identity provider's user id (TL011): a lookup by one
+# of them must also filter on an org column.
+identity-columns = [{users_identity}]
+# Org columns that narrow the lookup (empty: the [tenant] columns).
+org-columns = [{users_org}]
+# The token claim that carries the caller's org (used in suggestions).
+org-claim = "{users_claim}"
+# Comments that declare a lookup without an org filter intended.
+no-filter-markers = [{users_markers}]
+
 [standard]
 # Cite your own standard on each finding's "Standard:" line instead of the
 # rule's page, with a section per rule id.
@@ -234,6 +281,16 @@ document = "{document}"
         storage_helpers = list(&c.storage.key_helpers),
         storage_global = list(&c.storage.global_prefixes),
         max_presign = c.storage.max_presign_seconds,
+        session_factories = list(&c.session.factories),
+        session_setters = list(&c.session.tenant_setters),
+        session_helpers = list(&c.session.scoped_helpers),
+        session_excluded = list(&c.session.excluded_dirs),
+        graph_props = list(&c.graph.tenant_properties),
+        graph_calls = list(&c.graph.scoping_calls),
+        users_identity = list(&c.users.identity_columns),
+        users_org = list(&c.users.org_columns),
+        users_claim = c.users.org_claim,
+        users_markers = list(&c.users.no_filter_markers),
         document = c.standard.document,
         sections = c
             .standard

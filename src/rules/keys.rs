@@ -627,6 +627,17 @@ pub(crate) fn cross_org_marked(
     stmt: Range<usize>,
     func_header: Option<Range<usize>>,
 ) -> bool {
+    comment_marked(text, stmt, func_header, &["cross-org-by-design:"])
+}
+
+/// Like `cross_org_marked`, for any of `markers` (each followed by a
+/// non-empty reason), matched case-insensitively.
+pub(crate) fn comment_marked(
+    text: &str,
+    stmt: Range<usize>,
+    func_header: Option<Range<usize>>,
+    markers: &[&str],
+) -> bool {
     let marked = |line: &str| {
         let Some(c) = line
             .find('#')
@@ -635,11 +646,12 @@ pub(crate) fn cross_org_marked(
         else {
             return false;
         };
-        let comment = &line[c..];
-        comment.find("cross-org-by-design:").is_some_and(|at| {
-            !comment[at + "cross-org-by-design:".len()..]
-                .trim()
-                .is_empty()
+        let comment = line[c..].to_ascii_lowercase();
+        markers.iter().any(|m| {
+            let m = m.to_ascii_lowercase();
+            comment
+                .find(&m)
+                .is_some_and(|at| !comment[at + m.len()..].trim().is_empty())
         })
     };
     let block = |r: Range<usize>| {

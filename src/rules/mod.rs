@@ -10,10 +10,13 @@ pub mod names;
 mod rls;
 pub mod tl000_suppression_hygiene;
 mod tl001_rls_coverage;
+mod tl002_session_helper_discipline;
 mod tl003_with_check_discipline;
 mod tl007_vector_store_tenant_filter;
+mod tl008_graph_tenant_scope;
 mod tl009_object_storage_tenant_prefix;
 mod tl010_redis_tenant_prefix;
+mod tl011_multi_org_user_resolution;
 mod tl013_constant_time_compare;
 pub(crate) mod tl014_rls_operator_step;
 mod tl015_migration_auto_apply;
@@ -33,10 +36,13 @@ use std::ops::Range;
 static REGISTRY: &[&RuleMeta] = &[
     &tl000_suppression_hygiene::RULE,
     &tl001_rls_coverage::RULE,
+    &tl002_session_helper_discipline::RULE,
     &tl003_with_check_discipline::RULE,
     &tl007_vector_store_tenant_filter::RULE,
+    &tl008_graph_tenant_scope::RULE,
     &tl009_object_storage_tenant_prefix::RULE,
     &tl010_redis_tenant_prefix::RULE,
+    &tl011_multi_org_user_resolution::RULE,
     &tl013_constant_time_compare::RULE,
     &tl014_rls_operator_step::RULE,
     &tl015_migration_auto_apply::RULE,
@@ -93,6 +99,16 @@ impl<'a> Ctx<'a> {
             pr_body,
             secret_words: names::SecretWords::new(&config.secrets),
         }
+    }
+
+    /// The tenant value suggestions use when none is in scope.
+    pub fn default_tenant(&self) -> String {
+        self.config
+            .tenant
+            .columns
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "org_id".into())
     }
 }
 
