@@ -8,6 +8,7 @@
 mod keys;
 pub mod names;
 mod rls;
+pub mod routes;
 pub mod tl000_suppression_hygiene;
 mod tl001_rls_coverage;
 mod tl003_with_check_discipline;
