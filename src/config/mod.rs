@@ -47,6 +47,7 @@ pub struct Config {
     pub sql: SqlConfig,
     pub redis: RedisConfig,
     pub storage: StorageConfig,
+    pub webhooks: WebhooksConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -287,6 +288,59 @@ impl Default for StorageConfig {
     }
 }
 
+/// Webhook and callback handlers (TL005).
+///
+/// Defaults: `path-words = ["webhook", "callback", "hook"]`, `verifiers` =
+/// the constant-time compares and signature verifiers of the common
+/// libraries (`hmac.compare_digest`, `construct_event`, `verify`,
+/// `constant_time_eq`, `ct_eq`, `verify_slice`, `*verify*signature*`, …),
+/// `replay-checks = ["*nonce*", "*replay*", "*idempot*",
+/// "construct_event"]`, `side-effects = []`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// Words that make a route a webhook or callback when a segment of its
+    /// path contains one (GET routes, OAuth redirects, are never webhooks).
+    pub path_words: Vec<String>,
+    /// Calls that verify a signature in constant time (`*` wildcards;
+    /// matched against the whole or the last part of the called name).
+    /// A helper defined in the same file counts by what it calls.
+    pub verifiers: Vec<String>,
+    /// Calls that reject a replayed delivery (a nonce store, a verifier
+    /// with a timestamp tolerance). A timestamp compared with the clock
+    /// counts as well.
+    pub replay_checks: Vec<String>,
+    /// Your own calls that count as side effects, besides database writes,
+    /// queue publishes, outbound HTTP calls and Redis writes.
+    pub side_effects: Vec<String>,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        WebhooksConfig {
+            path_words: ["webhook", "callback", "hook"].map(String::from).to_vec(),
+            verifiers: [
+                "compare_digest",
+                "construct_event",
+                "verify",
+                "verify_slice",
+                "verify_truncated_left",
+                "constant_time_eq",
+                "ct_eq",
+                "hmac::verify",
+                "*verify*signature*",
+                "*verify*webhook*",
+            ]
+            .map(String::from)
+            .to_vec(),
+            replay_checks: ["*nonce*", "*replay*", "*idempot*", "construct_event"]
+                .map(String::from)
+                .to_vec(),
+            side_effects: Vec::new(),
+        }
+    }
+}
+
 /// SQL built in host code (TL021).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
@@ -333,6 +387,7 @@ impl Default for Config {
             sql: SqlConfig::default(),
             redis: RedisConfig::default(),
             storage: StorageConfig::default(),
+            webhooks: WebhooksConfig::default(),
         }
     }
 }

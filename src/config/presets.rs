@@ -75,6 +75,10 @@ fn klai() -> Config {
     // `_flush_redis_tenant_keys`; Garage presigned URLs live at most 5 min.
     c.redis.flush_function = "_flush_redis_tenant_keys".into();
     c.storage.max_presign_seconds = 300;
+    // Check 5: `/webhook` and `/callback` endpoints; replays are caught by
+    // the `WebhookNonceStore`.
+    c.webhooks.path_words = vec!["webhook".into(), "callback".into()];
+    c.webhooks.replay_checks.push("WebhookNonceStore*".into());
     c
 }
 

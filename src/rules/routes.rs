@@ -229,8 +229,10 @@ pub fn python_routes<'t>(root: Node<'t>, src: &str) -> Vec<PyRoute<'t>> {
     let mut mounts: Vec<(String, String)> = Vec::new();
     python::walk(root, &mut |n| match n.kind() {
         "assignment" => {
-            let (Some(l), Some(r)) = (n.child_by_field_name("left"), n.child_by_field_name("right"))
-            else {
+            let (Some(l), Some(r)) = (
+                n.child_by_field_name("left"),
+                n.child_by_field_name("right"),
+            ) else {
                 return;
             };
             if r.kind() != "call" {
@@ -311,9 +313,10 @@ pub fn python_routes<'t>(root: Node<'t>, src: &str) -> Vec<PyRoute<'t>> {
                 else {
                     continue;
                 };
-                let (Some(obj), Some(attr)) =
-                    (f.child_by_field_name("object"), f.child_by_field_name("attribute"))
-                else {
+                let (Some(obj), Some(attr)) = (
+                    f.child_by_field_name("object"),
+                    f.child_by_field_name("attribute"),
+                ) else {
                     continue;
                 };
                 let recv = python::dotted_name(obj, src).unwrap_or_default();
@@ -367,9 +370,7 @@ pub fn python_routes<'t>(root: Node<'t>, src: &str) -> Vec<PyRoute<'t>> {
             let mut c = n.walk();
             let before = n.named_children(&mut c).any(|d| {
                 d.kind() == "decorator"
-                    && python::text(d, src)
-                        .trim_end()
-                        .ends_with(".before_request")
+                    && python::text(d, src).trim_end().ends_with(".before_request")
             });
             if before {
                 let mut r = py_route(
@@ -402,8 +403,10 @@ pub fn python_routes<'t>(root: Node<'t>, src: &str) -> Vec<PyRoute<'t>> {
             let Some(path) = args.first().and_then(|p| python::string_value(*p, src)) else {
                 return;
             };
-            let handler = python::keyword_arg(n, handler_kw, src)
-                .or_else(|| args.get(if last == "add_url_rule" { 2 } else { 1 }).copied());
+            let handler = python::keyword_arg(n, handler_kw, src).or_else(|| {
+                args.get(if last == "add_url_rule" { 2 } else { 1 })
+                    .copied()
+            });
             let Some(h) = handler.filter(|h| h.kind() == "identifier") else {
                 return;
             };
@@ -549,8 +552,10 @@ fn annotated_aliases(root: Node, src: &str) -> HashMap<String, String> {
         let Some(a) = st.named_child(0).filter(|a| a.kind() == "assignment") else {
             continue;
         };
-        let (Some(l), Some(r)) = (a.child_by_field_name("left"), a.child_by_field_name("right"))
-        else {
+        let (Some(l), Some(r)) = (
+            a.child_by_field_name("left"),
+            a.child_by_field_name("right"),
+        ) else {
             continue;
         };
         if l.kind() == "identifier" && python::text(r, src).starts_with("Annotated[") {
@@ -640,9 +645,7 @@ fn param_kind(
                 "Query" => return ParamKind::Query,
                 "Header" | "Cookie" => return ParamKind::Header,
                 "Path" => return ParamKind::Path,
-                "Body" | "Form" | "File" => {
-                    return ParamKind::Body(ty.unwrap_or("").to_string())
-                }
+                "Body" | "Form" | "File" => return ParamKind::Body(ty.unwrap_or("").to_string()),
                 _ => {}
             }
         }
@@ -696,6 +699,55 @@ fn param_kind(
     ParamKind::Query
 }
 
+/// Words that make a name a tenant identifier besides the configured
+/// tenant columns (`org_slug`, `tenant`, `organization`).
+const TENANT_PIECES: &[&str] = &["org", "tenant", "organization", "organisation", "workspace"];
+
+/// A name that identifies a tenant: a tenant column (`org_id`) or a name
+/// with a tenant word as a piece (`org_slug`, `tenant`, `caller_org`).
+pub fn tenant_named(name: &str, columns: &[String]) -> bool {
+    let last = name.rsplit(['.', ':']).next().unwrap_or(name);
+    if columns.iter().any(|c| c.eq_ignore_ascii_case(last)) {
+        return true;
+    }
+    let pieces = super::names::split_pieces(last);
+    pieces.iter().any(|p| TENANT_PIECES.contains(&p.as_str()))
+        && !pieces
+            .iter()
+            .any(|p| matches!(p.as_str(), "name" | "names" | "count" | "type" | "url"))
+}
+
+/// Byte offsets of `name` used as a value in `text`: not an attribute
+/// (`x.name`), a string key (`"name"`) or a keyword name (`name=`).
+pub fn value_uses(text: &str, name: &str) -> Vec<usize> {
+    let b = text.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = text
+        .get(from..)
+        .and_then(|t| t.find(name))
+        .map(|i| i + from)
+    {
+        from = i + name.len();
+        let before = i.checked_sub(1).map(|j| b[j]);
+        let after = b.get(from).copied();
+        if before.is_some_and(|c| word(c) || c == b'.' || c == b'"' || c == b'\'')
+            || after.is_some_and(|c| word(c) || c == b'"' || c == b'\'')
+        {
+            continue;
+        }
+        let rest = text[from..].trim_start();
+        if rest.starts_with('=') && !rest.starts_with("==")
+            || rest.starts_with(':') && !rest.starts_with("::")
+        {
+            continue;
+        }
+        out.push(i);
+    }
+    out
+}
+
 // ---------------------------------------------------------------- flow
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -723,6 +775,9 @@ pub struct Step {
     pub text: String,
     /// The same-file helper this step was inlined from.
     pub via: Option<String>,
+    /// A call to a helper defined in the same file (its calls are
+    /// inlined after it).
+    pub local: bool,
 }
 
 impl Step {
@@ -776,13 +831,14 @@ pub fn python_flow(func: Node, root: Node, src: &str) -> Flow {
     };
     py_steps(body, src, None, &mut flow.steps);
     let mut inlined = Vec::new();
-    for s in &flow.steps {
+    for s in &mut flow.steps {
         if s.kind != StepKind::Call || s.name.contains('.') || s.name == own {
             continue;
         }
         let Some(h) = helpers.get(&s.name) else {
             continue;
         };
+        s.local = true;
         let mut inner = Vec::new();
         if let Some(b) = h.child_by_field_name("body") {
             py_steps(b, src, Some(&s.name), &mut inner);
@@ -826,6 +882,7 @@ fn py_steps(body: Node, src: &str, via: Option<&str>, out: &mut Vec<Step>) {
                 args,
                 text: python::text(n, src).to_string(),
                 via: via.map(String::from),
+                local: false,
             });
         }
         "comparison_operator" => {
@@ -842,6 +899,7 @@ fn py_steps(body: Node, src: &str, via: Option<&str>, out: &mut Vec<Step>) {
                 args: sides,
                 text: python::text(n, src).to_string(),
                 via: via.map(String::from),
+                local: false,
             });
         }
         _ => {}
@@ -1123,7 +1181,11 @@ pub fn rust_routes<'a>(file: &'a syn::File, src: &SourceText) -> Vec<RsRoute<'a>
                     .collect::<Vec<_>>()
                     .join(",")
             };
-            let method = if method.is_empty() { "ANY".into() } else { method };
+            let method = if method.is_empty() {
+                "ANY".into()
+            } else {
+                method
+            };
             out.push(rs_route(f, src, Framework::Actix, method, path));
         }
     }
@@ -1242,11 +1304,12 @@ pub fn rust_flow(func: &syn::ItemFn, file: &syn::File, src: &SourceText) -> Flow
     rs_steps(&func.block, src, None, &mut flow.steps);
     let own = func.sig.ident.to_string();
     let mut inlined = Vec::new();
-    for s in &flow.steps {
+    for s in &mut flow.steps {
         if s.kind != StepKind::Call || s.name.contains(['.', ':']) || s.name == own {
             continue;
         }
         let Some(h) = fns.get(&s.name) else { continue };
+        s.local = true;
         let mut inner = Vec::new();
         rs_steps(&h.block, src, Some(&s.name), &mut inner);
         for mut i in inner {
@@ -1277,7 +1340,13 @@ fn rs_steps(block: &syn::Block, src: &SourceText, via: Option<&str>, out: &mut V
                 .unwrap_or_default()
                 .to_string()
         }
-        fn step(&mut self, kind: StepKind, span: proc_macro2::Span, name: String, args: Vec<String>) {
+        fn step(
+            &mut self,
+            kind: StepKind,
+            span: proc_macro2::Span,
+            name: String,
+            args: Vec<String>,
+        ) {
             let range = span_range(span, self.src);
             let text = self.text(span);
             self.out.push(Step {
@@ -1288,6 +1357,7 @@ fn rs_steps(block: &syn::Block, src: &SourceText, via: Option<&str>, out: &mut V
                 args,
                 text,
                 via: self.via.clone(),
+                local: false,
             });
         }
     }
@@ -1349,7 +1419,10 @@ mod tests {
     fn rs(src: &str) -> Vec<Route> {
         let file: syn::File = syn::parse_str(src).unwrap();
         let st = SourceText::new(src.to_string());
-        rust_routes(&file, &st).into_iter().map(|r| r.route).collect()
+        rust_routes(&file, &st)
+            .into_iter()
+            .map(|r| r.route)
+            .collect()
     }
 
     fn summary(rs: &[Route]) -> Vec<String> {
@@ -1562,11 +1635,15 @@ async def hook(request: Request, db=Depends(get_db)):
         let names: Vec<&str> = flow.calls().map(|s| s.name.as_str()).collect();
         assert_eq!(
             names,
-            ["Event", "db.add", "hmac.compare_digest", "HTTPException", "_verify"]
+            [
+                "Event",
+                "db.add",
+                "hmac.compare_digest",
+                "HTTPException",
+                "_verify"
+            ]
         );
-        let cd = flow
-            .first_call(|s| s.method() == "compare_digest")
-            .unwrap();
+        let cd = flow.first_call(|s| s.method() == "compare_digest").unwrap();
         assert_eq!(cd.via.as_deref(), Some("_verify"));
     }
 
@@ -1581,7 +1658,10 @@ async def hook(request: Request, db=Depends(get_db)):
     fn glob_names() {
         assert!(name_matches("*owner*", "_check_task_ownership"));
         assert!(name_matches("*owner*", "self.validate_owner"));
-        assert!(name_matches("require_platform_admin", "deps.require_platform_admin"));
+        assert!(name_matches(
+            "require_platform_admin",
+            "deps.require_platform_admin"
+        ));
         assert!(!name_matches("*owner*", "get_task"));
         assert!(name_matches("_get_*_or_404", "_get_document_or_404"));
         assert!(!name_matches("a*a", "a"));
