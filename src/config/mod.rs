@@ -48,6 +48,7 @@ pub struct Config {
     pub redis: RedisConfig,
     pub storage: StorageConfig,
     pub webhooks: WebhooksConfig,
+    pub ownership: OwnershipConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -341,6 +342,44 @@ impl Default for WebhooksConfig {
     }
 }
 
+/// Resource ownership in route handlers (TL023).
+///
+/// Defaults: `helpers = ["*owner*", "*authoriz*", "*authoris*",
+/// "*can_access*", "*check_access*", "*permission*"]`, `scoped-sessions =
+/// ["*tenant_db*", "*tenant_session*", "*tenant_scoped*"]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct OwnershipConfig {
+    /// Calls and dependencies that check the caller may act on a resource
+    /// (`*` wildcards; matched against the whole or the last part of the
+    /// name). A helper that takes the caller's tenant (`_get_doc_or_404(db,
+    /// user.org_id, doc_id)`) counts without being listed.
+    pub helpers: Vec<String>,
+    /// Session dependencies or context managers that scope every query to
+    /// the caller's tenant (row-level security).
+    pub scoped_sessions: Vec<String>,
+}
+
+impl Default for OwnershipConfig {
+    fn default() -> Self {
+        OwnershipConfig {
+            helpers: [
+                "*owner*",
+                "*authoriz*",
+                "*authoris*",
+                "*can_access*",
+                "*check_access*",
+                "*permission*",
+            ]
+            .map(String::from)
+            .to_vec(),
+            scoped_sessions: ["*tenant_db*", "*tenant_session*", "*tenant_scoped*"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+}
+
 /// SQL built in host code (TL021).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
@@ -388,6 +427,7 @@ impl Default for Config {
             redis: RedisConfig::default(),
             storage: StorageConfig::default(),
             webhooks: WebhooksConfig::default(),
+            ownership: OwnershipConfig::default(),
         }
     }
 }

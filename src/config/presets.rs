@@ -79,6 +79,8 @@ fn klai() -> Config {
     // the `WebhookNonceStore`.
     c.webhooks.path_words = vec!["webhook".into(), "callback".into()];
     c.webhooks.replay_checks.push("WebhookNonceStore*".into());
+    // Check 2: `set_tenant(db, org_id)` scopes a session to one org.
+    c.ownership.scoped_sessions.push("set_tenant".into());
     c
 }
 

@@ -23,6 +23,7 @@ mod tl017_jwt_verification;
 mod tl019_rls_bypass_ddl;
 mod tl020_tenant_context_leak;
 mod tl021_sql_identifier_injection;
+mod tl023_resource_ownership;
 
 use crate::config::Config;
 use crate::index::ProjectIndex;
@@ -46,6 +47,7 @@ static REGISTRY: &[&RuleMeta] = &[
     &tl019_rls_bypass_ddl::RULE,
     &tl020_tenant_context_leak::RULE,
     &tl021_sql_identifier_injection::RULE,
+    &tl023_resource_ownership::RULE,
 ];
 
 pub fn all() -> &'static [&'static RuleMeta] {
