@@ -49,6 +49,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub webhooks: WebhooksConfig,
     pub ownership: OwnershipConfig,
+    pub admin: AdminConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -380,6 +381,54 @@ impl Default for OwnershipConfig {
     }
 }
 
+/// Admin endpoints that act on another tenant (TL012).
+///
+/// Defaults: `path-words = ["admin"]`, `tenant-params = ["slug"]`,
+/// `admin-guards = ["*require_admin*", "*admin_required*", "*admin_user*",
+/// "*current_admin*", "AdminUser"]`, `platform-guards =
+/// ["*platform_admin*", "*platformadmin*", "*superuser*"]`, `audit-calls =
+/// ["*audit*", "log_event"]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Words that make a route an admin route when a literal path segment
+    /// contains one.
+    pub path_words: Vec<String>,
+    /// Parameter names that identify a tenant, besides the `[tenant]
+    /// columns` and names with an org/tenant word (`org_slug`).
+    pub tenant_params: Vec<String>,
+    /// Calls, dependencies or extractor types that check the caller is an
+    /// admin of their own org.
+    pub admin_guards: Vec<String>,
+    /// Calls, dependencies or extractor types that check the caller is a
+    /// platform (cross-tenant) admin.
+    pub platform_guards: Vec<String>,
+    /// Calls that write an audit event.
+    pub audit_calls: Vec<String>,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            path_words: vec!["admin".into()],
+            tenant_params: vec!["slug".into()],
+            admin_guards: [
+                "*require_admin*",
+                "*admin_required*",
+                "*admin_user*",
+                "*current_admin*",
+                "AdminUser",
+            ]
+            .map(String::from)
+            .to_vec(),
+            platform_guards: ["*platform_admin*", "*platformadmin*", "*superuser*"]
+                .map(String::from)
+                .to_vec(),
+            audit_calls: ["*audit*", "log_event"].map(String::from).to_vec(),
+        }
+    }
+}
+
 /// SQL built in host code (TL021).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
@@ -428,6 +477,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             webhooks: WebhooksConfig::default(),
             ownership: OwnershipConfig::default(),
+            admin: AdminConfig::default(),
         }
     }
 }

@@ -81,6 +81,13 @@ fn klai() -> Config {
     c.webhooks.replay_checks.push("WebhookNonceStore*".into());
     // Check 2: `set_tenant(db, org_id)` scopes a session to one org.
     c.ownership.scoped_sessions.push("set_tenant".into());
+    // Check 12: `_require_platform_admin(_caller_org)` after
+    // `_require_admin(caller_user)`, and `log_event` to portal_audit_log.
+    c.admin.admin_guards.push("_require_admin".into());
+    c.admin
+        .platform_guards
+        .push("_require_platform_admin".into());
+    c.admin.audit_calls = vec!["log_event".into(), "*audit*".into()];
     c
 }
 

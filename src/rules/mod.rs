@@ -16,6 +16,7 @@ mod tl005_webhook_verification;
 mod tl007_vector_store_tenant_filter;
 mod tl009_object_storage_tenant_prefix;
 mod tl010_redis_tenant_prefix;
+mod tl012_platform_admin_gating;
 mod tl013_constant_time_compare;
 pub(crate) mod tl014_rls_operator_step;
 mod tl015_migration_auto_apply;
@@ -40,6 +41,7 @@ static REGISTRY: &[&RuleMeta] = &[
     &tl007_vector_store_tenant_filter::RULE,
     &tl009_object_storage_tenant_prefix::RULE,
     &tl010_redis_tenant_prefix::RULE,
+    &tl012_platform_admin_gating::RULE,
     &tl013_constant_time_compare::RULE,
     &tl014_rls_operator_step::RULE,
     &tl015_migration_auto_apply::RULE,
