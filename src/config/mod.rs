@@ -50,6 +50,7 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     pub ownership: OwnershipConfig,
     pub admin: AdminConfig,
+    pub internal: InternalConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -429,6 +430,58 @@ impl Default for AdminConfig {
     }
 }
 
+/// Service-to-service endpoints behind a shared secret (TL006).
+///
+/// Defaults: `secret-markers = ["*internal_secret*", "*internal_token*",
+/// "*internal_api_key*"]`, `identity-assertions = ["*identity*assert*",
+/// "*assert*identity*", "*asserter.verify*"]`, `user-auth =
+/// ["*current_user*", "*jwt*", "*oauth*", "*bearer*", "*oidc*"]`,
+/// `id-fields = ["org_id", "tenant_id", "user_id"]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct InternalConfig {
+    /// What marks an endpoint as protected by an internal shared secret:
+    /// a dependency, call, parameter or header name (`verify_internal_secret`,
+    /// `X-Internal-Secret`); `*` wildcards, `-` and `_` alike.
+    pub secret_markers: Vec<String>,
+    /// Calls that assert the calling service's identity and the ids it
+    /// acts for (`IdentityAsserter.verify`).
+    pub identity_assertions: Vec<String>,
+    /// Dependencies that authenticate an end user (the ids then come from
+    /// the user's token, not from the caller).
+    pub user_auth: Vec<String>,
+    /// Request fields that name a tenant or user, besides the `[tenant]
+    /// columns`.
+    pub id_fields: Vec<String>,
+}
+
+impl Default for InternalConfig {
+    fn default() -> Self {
+        InternalConfig {
+            secret_markers: [
+                "*internal_secret*",
+                "*internal_token*",
+                "*internal_api_key*",
+            ]
+            .map(String::from)
+            .to_vec(),
+            identity_assertions: [
+                "*identity*assert*",
+                "*assert*identity*",
+                "*asserter.verify*",
+            ]
+            .map(String::from)
+            .to_vec(),
+            user_auth: ["*current_user*", "*jwt*", "*oauth*", "*bearer*", "*oidc*"]
+                .map(String::from)
+                .to_vec(),
+            id_fields: ["org_id", "tenant_id", "user_id"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+}
+
 /// SQL built in host code (TL021).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
@@ -478,6 +531,7 @@ impl Default for Config {
             webhooks: WebhooksConfig::default(),
             ownership: OwnershipConfig::default(),
             admin: AdminConfig::default(),
+            internal: InternalConfig::default(),
         }
     }
 }

@@ -88,6 +88,14 @@ fn klai() -> Config {
         .platform_guards
         .push("_require_platform_admin".into());
     c.admin.audit_calls = vec!["log_event".into(), "*audit*".into()];
+    // Check 6: INTERNAL_SECRET-gated endpoints assert identity with
+    // `klai_identity_assert.IdentityAsserter.verify(...)`; users come
+    // through Zitadel.
+    c.internal.secret_markers.push("INTERNAL_SECRET".into());
+    c.internal
+        .identity_assertions
+        .push("IdentityAsserter.verify".into());
+    c.internal.user_auth.push("*zitadel*".into());
     c
 }
 

@@ -13,6 +13,7 @@ pub mod tl000_suppression_hygiene;
 mod tl001_rls_coverage;
 mod tl003_with_check_discipline;
 mod tl005_webhook_verification;
+mod tl006_internal_identity_assertion;
 mod tl007_vector_store_tenant_filter;
 mod tl009_object_storage_tenant_prefix;
 mod tl010_redis_tenant_prefix;
@@ -38,6 +39,7 @@ static REGISTRY: &[&RuleMeta] = &[
     &tl001_rls_coverage::RULE,
     &tl003_with_check_discipline::RULE,
     &tl005_webhook_verification::RULE,
+    &tl006_internal_identity_assertion::RULE,
     &tl007_vector_store_tenant_filter::RULE,
     &tl009_object_storage_tenant_prefix::RULE,
     &tl010_redis_tenant_prefix::RULE,
