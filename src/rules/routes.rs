@@ -748,6 +748,93 @@ pub fn value_uses(text: &str, name: &str) -> Vec<usize> {
     out
 }
 
+/// A route with a literal path segment containing one of `words`
+/// (`/admin/...`, `/webhooks/...`); placeholders never count.
+pub fn path_has_word(r: &Route, words: &[String]) -> bool {
+    if r.middleware {
+        return false;
+    }
+    let placeholders = path_placeholders(&r.path);
+    r.path.to_ascii_lowercase().split('/').any(|seg| {
+        !seg.is_empty()
+            && !placeholders
+                .iter()
+                .any(|p| seg.contains(&p.to_ascii_lowercase()))
+            && words
+                .iter()
+                .any(|w| !w.is_empty() && seg.contains(&w.to_ascii_lowercase()))
+    })
+}
+
+/// Code on one line, cut to `max` characters, for messages.
+pub fn short(text: &str, max: usize) -> String {
+    let t = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if t.chars().count() > max {
+        let head: String = t.chars().take(max.saturating_sub(3)).collect();
+        format!("{head}...")
+    } else {
+        t
+    }
+}
+
+/// Clauses joined into one sentence: `a; b.` with a capital first letter.
+pub fn sentence(parts: &[String]) -> String {
+    let joined = parts.join("; ");
+    let mut chars = joined.chars();
+    match chars.next() {
+        Some(c) => format!("{}{}.", c.to_uppercase(), chars.as_str()),
+        None => joined,
+    }
+}
+
+/// A route of a file, outside test code, with its flow and the byte range
+/// of its body.
+pub struct Endpoint {
+    pub route: Route,
+    pub flow: Flow,
+    pub body: Range<usize>,
+}
+
+/// Every route of a parsed Python or Rust file outside test code.
+pub fn endpoints(file: &crate::lang::ParsedFile) -> Vec<Endpoint> {
+    use crate::lang::Syntax;
+    let mut out = Vec::new();
+    match &file.syntax {
+        Syntax::Python(tree) => {
+            let root = tree.root_node();
+            let src = file.text();
+            for r in python_routes(root, src) {
+                if python::in_test_function(r.func, src) {
+                    continue;
+                }
+                let body = r
+                    .func
+                    .child_by_field_name("body")
+                    .map_or(0..0, |b| b.byte_range());
+                out.push(Endpoint {
+                    flow: python_flow(r.func, root, src),
+                    route: r.route,
+                    body,
+                });
+            }
+        }
+        Syntax::Rust(f) => {
+            for r in rust_routes(f, &file.src) {
+                if crate::lang::rust::is_test_attr(&r.func.attrs) {
+                    continue;
+                }
+                out.push(Endpoint {
+                    flow: rust_flow(r.func, f, &file.src),
+                    body: span_range(r.func.block.span(), &file.src),
+                    route: r.route,
+                });
+            }
+        }
+        Syntax::Sql(_) => {}
+    }
+    out
+}
+
 // ---------------------------------------------------------------- flow
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,8 +8,7 @@
 use super::routes::{self, Flow, Route, Step, StepKind};
 use super::{Ctx, Diagnostic, RuleMeta, Severity};
 use crate::config::WebhooksConfig;
-use crate::lang::{python, rust, Language, ParsedFile, Syntax};
-use syn::spanned::Spanned;
+use crate::lang::{Language, ParsedFile};
 
 pub static RULE: RuleMeta = RuleMeta {
     id: "TL005",
@@ -29,67 +28,26 @@ pub static RULE: RuleMeta = RuleMeta {
 fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
     let cfg = &ctx.config.webhooks;
     let cols = &ctx.config.tenant.columns;
-    match &file.syntax {
-        Syntax::Python(tree) => {
-            let root = tree.root_node();
-            let src = file.text();
-            for r in routes::python_routes(root, src) {
-                if !is_webhook(&r.route, cfg) || python::in_test_function(r.func, src) {
-                    continue;
-                }
-                let flow = routes::python_flow(r.func, root, src);
-                let body = r
-                    .func
-                    .child_by_field_name("body")
-                    .map_or("", |b| python::text(b, src));
-                let unsigned = python_unsigned_reads(&flow, cols);
-                if let Some(d) = judge(&r.route, &flow, body, unsigned, cfg, cols, Language::Python)
-                {
-                    out.push(d);
-                }
-            }
+    for e in routes::endpoints(file) {
+        if !routes::path_has_word(&e.route, &cfg.path_words) || is_read(&e.route) {
+            continue;
         }
-        Syntax::Rust(f) => {
-            for r in routes::rust_routes(f, &file.src) {
-                if !is_webhook(&r.route, cfg) || rust::is_test_attr(&r.func.attrs) {
-                    continue;
-                }
-                let flow = routes::rust_flow(r.func, f, &file.src);
-                let range = rust::span_range(r.func.block.span(), &file.src);
-                let body = file.text().get(range).unwrap_or("");
-                if let Some(d) = judge(&r.route, &flow, body, Vec::new(), cfg, cols, Language::Rust)
-                {
-                    out.push(d);
-                }
-            }
+        let body = file.text().get(e.body.clone()).unwrap_or("");
+        let unsigned = match file.lang {
+            Language::Python => python_unsigned_reads(&e.flow, cols),
+            _ => Vec::new(),
+        };
+        if let Some(d) = judge(&e.route, &e.flow, body, unsigned, cfg, cols, file.lang) {
+            out.push(d);
         }
-        Syntax::Sql(_) => {}
     }
 }
 
-/// A non-GET route with a webhook word in a literal path segment.
-fn is_webhook(r: &Route, cfg: &WebhooksConfig) -> bool {
-    if r.middleware {
-        return false;
-    }
-    let reads_only = r
-        .method
+/// GET/HEAD/OPTIONS routes (OAuth redirects) are never webhooks.
+fn is_read(r: &Route) -> bool {
+    r.method
         .split(',')
-        .all(|m| matches!(m, "GET" | "HEAD" | "OPTIONS"));
-    if reads_only {
-        return false;
-    }
-    let placeholders = routes::path_placeholders(&r.path);
-    r.path.to_ascii_lowercase().split('/').any(|seg| {
-        !seg.is_empty()
-            && !placeholders
-                .iter()
-                .any(|p| seg.contains(&p.to_ascii_lowercase()))
-            && cfg
-                .path_words
-                .iter()
-                .any(|w| !w.is_empty() && seg.contains(&w.to_ascii_lowercase()))
-    })
+        .all(|m| matches!(m, "GET" | "HEAD" | "OPTIONS"))
 }
 
 /// A call that changes state outside the handler: a database write, a
@@ -192,13 +150,7 @@ fn python_unsigned_reads(flow: &Flow, cols: &[String]) -> Vec<String> {
 }
 
 fn step_text(s: &Step) -> String {
-    let t = s.text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if t.chars().count() > 50 {
-        let head: String = t.chars().take(47).collect();
-        format!("{head}...")
-    } else {
-        t
-    }
+    routes::short(&s.text, 50)
 }
 
 fn judge(
@@ -340,9 +292,9 @@ fn judge(
         r.path,
         missing.join("; ")
     );
-    let mut suggestion = fixes.join("; ");
-    if let Some(first) = suggestion.get(..1) {
-        suggestion = format!("{}{}.", first.to_ascii_uppercase(), &suggestion[1..]);
-    }
-    Some(Diagnostic::new(r.name_range.clone(), title, suggestion))
+    Some(Diagnostic::new(
+        r.name_range.clone(),
+        title,
+        routes::sentence(&fixes),
+    ))
 }

@@ -5,7 +5,7 @@
 use super::routes::{self, Flow, ParamKind, Route, StepKind};
 use super::{Ctx, Diagnostic, RuleMeta, Severity};
 use crate::config::{Config, InternalConfig};
-use crate::lang::{python, rust, Language, ParsedFile, Syntax};
+use crate::lang::{Language, ParsedFile};
 
 pub static RULE: RuleMeta = RuleMeta {
     id: "TL006",
@@ -35,30 +35,10 @@ pub static RULE: RuleMeta = RuleMeta {
 
 fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
     let cfg = ctx.config;
-    let mut judged: Vec<(Route, Flow)> = Vec::new();
-    match &file.syntax {
-        Syntax::Python(tree) => {
-            let root = tree.root_node();
-            let src = file.text();
-            for r in routes::python_routes(root, src) {
-                if python::in_test_function(r.func, src) {
-                    continue;
-                }
-                let flow = routes::python_flow(r.func, root, src);
-                judged.push((r.route, flow));
-            }
-        }
-        Syntax::Rust(f) => {
-            for r in routes::rust_routes(f, &file.src) {
-                if rust::is_test_attr(&r.func.attrs) {
-                    continue;
-                }
-                let flow = routes::rust_flow(r.func, f, &file.src);
-                judged.push((r.route, flow));
-            }
-        }
-        Syntax::Sql(_) => {}
-    }
+    let judged: Vec<(Route, Flow)> = routes::endpoints(file)
+        .into_iter()
+        .map(|e| (e.route, e.flow))
+        .collect();
     // A middleware of this file that checks the secret guards every route.
     let guarded_file = judged
         .iter()
@@ -175,7 +155,7 @@ fn judge(cfg: &Config, r: &Route, flow: &Flow, guarded_file: Option<&str>) -> Op
             "never asserts the calling service's identity".to_string(),
             format!(
                 "Call `{assertion_hint}(...)` with these ids before `{}`, and use the asserted identity.",
-                short(&u.text)
+                routes::short(&u.text, 60)
             ),
         ),
         (None, None) => (
@@ -184,7 +164,7 @@ fn judge(cfg: &Config, r: &Route, flow: &Flow, guarded_file: Option<&str>) -> Op
         ),
         (Some(a), Some((u, _))) if a.at > u.at => (
             format!("asserts identity (`{}`) only after using them", a.name),
-            format!("Move `{}` before `{}`.", a.name, short(&u.text)),
+            format!("Move `{}` before `{}`.", a.name, routes::short(&u.text, 60)),
         ),
         _ => return None,
     };
@@ -196,14 +176,4 @@ fn judge(cfg: &Config, r: &Route, flow: &Flow, guarded_file: Option<&str>) -> Op
         labels.join(", ")
     );
     Some(Diagnostic::new(r.name_range.clone(), title, fix))
-}
-
-fn short(t: &str) -> String {
-    let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
-    if t.chars().count() > 60 {
-        let head: String = t.chars().take(57).collect();
-        format!("{head}...")
-    } else {
-        t
-    }
 }

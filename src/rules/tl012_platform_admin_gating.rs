@@ -5,8 +5,8 @@
 
 use super::routes::{self, Flow, ParamKind, Route, StepKind};
 use super::{Ctx, Diagnostic, RuleMeta, Severity};
-use crate::config::{AdminConfig, Config};
-use crate::lang::{python, rust, Language, ParsedFile, Syntax};
+use crate::config::Config;
+use crate::lang::{Language, ParsedFile};
 
 pub static RULE: RuleMeta = RuleMeta {
     id: "TL012",
@@ -24,47 +24,11 @@ pub static RULE: RuleMeta = RuleMeta {
 };
 
 fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
-    let cfg = ctx.config;
-    match &file.syntax {
-        Syntax::Python(tree) => {
-            let root = tree.root_node();
-            let src = file.text();
-            for r in routes::python_routes(root, src) {
-                if !is_admin(&r.route, &cfg.admin) || python::in_test_function(r.func, src) {
-                    continue;
-                }
-                let flow = routes::python_flow(r.func, root, src);
-                out.extend(judge(cfg, &r.route, &flow));
-            }
+    for e in routes::endpoints(file) {
+        if routes::path_has_word(&e.route, &ctx.config.admin.path_words) {
+            out.extend(judge(ctx.config, &e.route, &e.flow));
         }
-        Syntax::Rust(f) => {
-            for r in routes::rust_routes(f, &file.src) {
-                if !is_admin(&r.route, &cfg.admin) || rust::is_test_attr(&r.func.attrs) {
-                    continue;
-                }
-                let flow = routes::rust_flow(r.func, f, &file.src);
-                out.extend(judge(cfg, &r.route, &flow));
-            }
-        }
-        Syntax::Sql(_) => {}
     }
-}
-
-fn is_admin(r: &Route, cfg: &AdminConfig) -> bool {
-    if r.middleware {
-        return false;
-    }
-    let placeholders = routes::path_placeholders(&r.path);
-    r.path.to_ascii_lowercase().split('/').any(|seg| {
-        !seg.is_empty()
-            && !placeholders
-                .iter()
-                .any(|p| seg.contains(&p.to_ascii_lowercase()))
-            && cfg
-                .path_words
-                .iter()
-                .any(|w| !w.is_empty() && seg.contains(&w.to_ascii_lowercase()))
-    })
 }
 
 /// The first plain name of a pattern list, for suggestions.
@@ -165,9 +129,9 @@ fn judge(cfg: &Config, r: &Route, flow: &Flow) -> Option<Diagnostic> {
         r.path,
         missing.join("; ")
     );
-    let mut suggestion = fixes.join("; ");
-    if let Some(first) = suggestion.get(..1) {
-        suggestion = format!("{}{}.", first.to_ascii_uppercase(), &suggestion[1..]);
-    }
-    Some(Diagnostic::new(r.name_range.clone(), title, suggestion))
+    Some(Diagnostic::new(
+        r.name_range.clone(),
+        title,
+        routes::sentence(&fixes),
+    ))
 }

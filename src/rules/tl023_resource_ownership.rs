@@ -8,7 +8,7 @@
 use super::routes::{self, Flow, ParamKind, Route, Step, StepKind};
 use super::{Ctx, Diagnostic, RuleMeta, Severity};
 use crate::config::Config;
-use crate::lang::{python, rust, Language, ParsedFile, Syntax};
+use crate::lang::{Language, ParsedFile};
 
 pub static RULE: RuleMeta = RuleMeta {
     id: "TL023",
@@ -65,30 +65,10 @@ struct Judged {
 
 fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
     let cfg = ctx.config;
-    let mut judged = Vec::new();
-    match &file.syntax {
-        Syntax::Python(tree) => {
-            let root = tree.root_node();
-            let src = file.text();
-            for r in routes::python_routes(root, src) {
-                if python::in_test_function(r.func, src) {
-                    continue;
-                }
-                let flow = routes::python_flow(r.func, root, src);
-                judged.extend(judge(cfg, r.route, &flow));
-            }
-        }
-        Syntax::Rust(f) => {
-            for r in routes::rust_routes(f, &file.src) {
-                if rust::is_test_attr(&r.func.attrs) {
-                    continue;
-                }
-                let flow = routes::rust_flow(r.func, f, &file.src);
-                judged.extend(judge(cfg, r.route, &flow));
-            }
-        }
-        Syntax::Sql(_) => {}
-    }
+    let judged: Vec<Judged> = routes::endpoints(file)
+        .into_iter()
+        .filter_map(|e| judge(cfg, e.route, &e.flow))
+        .collect();
     for j in &judged {
         let (Some(load), None) = (&j.load, &j.evidence) else {
             continue;
@@ -228,7 +208,7 @@ fn judge(cfg: &Config, route: Route, flow: &Flow) -> Option<Judged> {
             .filter(|s| s.range.start <= first.range.start && s.range.end >= first.range.end)
             .min_by_key(|s| s.range.start)
             .unwrap_or(first);
-        Some(short(&outer.text))
+        Some(routes::short(&outer.text, 60))
     };
     let (id, kind, load) = candidates
         .iter()
@@ -365,20 +345,10 @@ fn evidence(
                     matches!(a, "None" | "\"\"" | "''" | "0") || a.starts_with('"')
                 });
                 if owner_side && !literal {
-                    return Some(format!("`{}`", short(&s.text)));
+                    return Some(format!("`{}`", routes::short(&s.text, 60)));
                 }
             }
         }
     }
     None
-}
-
-fn short(t: &str) -> String {
-    let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
-    if t.chars().count() > 60 {
-        let head: String = t.chars().take(57).collect();
-        format!("{head}...")
-    } else {
-        t
-    }
 }
