@@ -47,6 +47,10 @@ pub struct Config {
     pub sql: SqlConfig,
     pub redis: RedisConfig,
     pub storage: StorageConfig,
+    pub webhooks: WebhooksConfig,
+    pub ownership: OwnershipConfig,
+    pub admin: AdminConfig,
+    pub internal: InternalConfig,
     pub session: SessionConfig,
     pub graph: GraphConfig,
     pub users: UsersConfig,
@@ -295,6 +299,197 @@ impl Default for StorageConfig {
     }
 }
 
+/// Webhook and callback handlers (TL005).
+///
+/// Defaults: `path-words = ["webhook", "callback", "hook"]`, `verifiers` =
+/// the constant-time compares and signature verifiers of the common
+/// libraries (`hmac.compare_digest`, `construct_event`, `verify`,
+/// `constant_time_eq`, `ct_eq`, `verify_slice`, `*verify*signature*`, …),
+/// `replay-checks = ["*nonce*", "*replay*", "*idempot*",
+/// "construct_event"]`, `side-effects = []`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// Words that make a route a webhook or callback when a segment of its
+    /// path contains one (GET routes, OAuth redirects, are never webhooks).
+    pub path_words: Vec<String>,
+    /// Calls that verify a signature in constant time (`*` wildcards;
+    /// matched against the whole or the last part of the called name).
+    /// A helper defined in the same file counts by what it calls.
+    pub verifiers: Vec<String>,
+    /// Calls that reject a replayed delivery (a nonce store, a verifier
+    /// with a timestamp tolerance). A timestamp compared with the clock
+    /// counts as well.
+    pub replay_checks: Vec<String>,
+    /// Your own calls that count as side effects, besides database writes,
+    /// queue publishes, outbound HTTP calls and Redis writes.
+    pub side_effects: Vec<String>,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        WebhooksConfig {
+            path_words: ["webhook", "callback", "hook"].map(String::from).to_vec(),
+            verifiers: [
+                "compare_digest",
+                "construct_event",
+                "verify",
+                "verify_slice",
+                "verify_truncated_left",
+                "constant_time_eq",
+                "ct_eq",
+                "hmac::verify",
+                "*verify*signature*",
+                "*verify*webhook*",
+            ]
+            .map(String::from)
+            .to_vec(),
+            replay_checks: ["*nonce*", "*replay*", "*idempot*", "construct_event"]
+                .map(String::from)
+                .to_vec(),
+            side_effects: Vec::new(),
+        }
+    }
+}
+
+/// Resource ownership in route handlers (TL023).
+///
+/// Defaults: `helpers = ["*owner*", "*authoriz*", "*authoris*",
+/// "*can_access*", "*check_access*", "*permission*"]`, `scoped-sessions =
+/// ["*tenant_db*", "*tenant_session*", "*tenant_scoped*"]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct OwnershipConfig {
+    /// Calls and dependencies that check the caller may act on a resource
+    /// (`*` wildcards; matched against the whole or the last part of the
+    /// name). A helper that takes the caller's tenant (`_get_doc_or_404(db,
+    /// user.org_id, doc_id)`) counts without being listed.
+    pub helpers: Vec<String>,
+    /// Session dependencies or context managers that scope every query to
+    /// the caller's tenant (row-level security).
+    pub scoped_sessions: Vec<String>,
+}
+
+impl Default for OwnershipConfig {
+    fn default() -> Self {
+        OwnershipConfig {
+            helpers: [
+                "*owner*",
+                "*authoriz*",
+                "*authoris*",
+                "*can_access*",
+                "*check_access*",
+                "*permission*",
+            ]
+            .map(String::from)
+            .to_vec(),
+            scoped_sessions: ["*tenant_db*", "*tenant_session*", "*tenant_scoped*"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+}
+
+/// Admin endpoints that act on another tenant (TL012).
+///
+/// Defaults: `path-words = ["admin"]`, `tenant-params = ["slug"]`,
+/// `admin-guards = ["*require_admin*", "*admin_required*", "*admin_user*",
+/// "*current_admin*", "AdminUser"]`, `platform-guards =
+/// ["*platform_admin*", "*platformadmin*", "*superuser*"]`, `audit-calls =
+/// ["*audit*", "log_event"]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Words that make a route an admin route when a literal path segment
+    /// contains one.
+    pub path_words: Vec<String>,
+    /// Parameter names that identify a tenant, besides the `[tenant]
+    /// columns` and names with an org/tenant word (`org_slug`).
+    pub tenant_params: Vec<String>,
+    /// Calls, dependencies or extractor types that check the caller is an
+    /// admin of their own org.
+    pub admin_guards: Vec<String>,
+    /// Calls, dependencies or extractor types that check the caller is a
+    /// platform (cross-tenant) admin.
+    pub platform_guards: Vec<String>,
+    /// Calls that write an audit event.
+    pub audit_calls: Vec<String>,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            path_words: vec!["admin".into()],
+            tenant_params: vec!["slug".into()],
+            admin_guards: [
+                "*require_admin*",
+                "*admin_required*",
+                "*admin_user*",
+                "*current_admin*",
+                "AdminUser",
+            ]
+            .map(String::from)
+            .to_vec(),
+            platform_guards: ["*platform_admin*", "*platformadmin*", "*superuser*"]
+                .map(String::from)
+                .to_vec(),
+            audit_calls: ["*audit*", "log_event"].map(String::from).to_vec(),
+        }
+    }
+}
+
+/// Service-to-service endpoints behind a shared secret (TL006).
+///
+/// Defaults: `secret-markers = ["*internal_secret*", "*internal_token*",
+/// "*internal_api_key*"]`, `identity-assertions = ["*identity*assert*",
+/// "*assert*identity*", "*asserter.verify*"]`, `user-auth =
+/// ["*current_user*", "*jwt*", "*oauth*", "*bearer*", "*oidc*"]`,
+/// `id-fields = ["org_id", "tenant_id", "user_id"]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct InternalConfig {
+    /// What marks an endpoint as protected by an internal shared secret:
+    /// a dependency, call, parameter or header name (`verify_internal_secret`,
+    /// `X-Internal-Secret`); `*` wildcards, `-` and `_` alike.
+    pub secret_markers: Vec<String>,
+    /// Calls that assert the calling service's identity and the ids it
+    /// acts for (`IdentityAsserter.verify`).
+    pub identity_assertions: Vec<String>,
+    /// Dependencies that authenticate an end user (the ids then come from
+    /// the user's token, not from the caller).
+    pub user_auth: Vec<String>,
+    /// Request fields that name a tenant or user, besides the `[tenant]
+    /// columns`.
+    pub id_fields: Vec<String>,
+}
+
+impl Default for InternalConfig {
+    fn default() -> Self {
+        InternalConfig {
+            secret_markers: [
+                "*internal_secret*",
+                "*internal_token*",
+                "*internal_api_key*",
+            ]
+            .map(String::from)
+            .to_vec(),
+            identity_assertions: [
+                "*identity*assert*",
+                "*assert*identity*",
+                "*asserter.verify*",
+            ]
+            .map(String::from)
+            .to_vec(),
+            user_auth: ["*current_user*", "*jwt*", "*oauth*", "*bearer*", "*oidc*"]
+                .map(String::from)
+                .to_vec(),
+            id_fields: ["org_id", "tenant_id", "user_id"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+}
+
 /// Database sessions and the tenant setter (TL002).
 ///
 /// Defaults: `factories = ["AsyncSessionLocal", "SessionLocal",
@@ -466,6 +661,10 @@ impl Default for Config {
             sql: SqlConfig::default(),
             redis: RedisConfig::default(),
             storage: StorageConfig::default(),
+            webhooks: WebhooksConfig::default(),
+            ownership: OwnershipConfig::default(),
+            admin: AdminConfig::default(),
+            internal: InternalConfig::default(),
             session: SessionConfig::default(),
             graph: GraphConfig::default(),
             users: UsersConfig::default(),

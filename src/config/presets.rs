@@ -75,6 +75,27 @@ fn klai() -> Config {
     // `_flush_redis_tenant_keys`; Garage presigned URLs live at most 5 min.
     c.redis.flush_function = "_flush_redis_tenant_keys".into();
     c.storage.max_presign_seconds = 300;
+    // Check 5: `/webhook` and `/callback` endpoints; replays are caught by
+    // the `WebhookNonceStore`.
+    c.webhooks.path_words = vec!["webhook".into(), "callback".into()];
+    c.webhooks.replay_checks.push("WebhookNonceStore*".into());
+    // Check 2: `set_tenant(db, org_id)` scopes a session to one org.
+    c.ownership.scoped_sessions.push("set_tenant".into());
+    // Check 12: `_require_platform_admin(_caller_org)` after
+    // `_require_admin(caller_user)`, and `log_event` to portal_audit_log.
+    c.admin.admin_guards.push("_require_admin".into());
+    c.admin
+        .platform_guards
+        .push("_require_platform_admin".into());
+    c.admin.audit_calls = vec!["log_event".into(), "*audit*".into()];
+    // Check 6: INTERNAL_SECRET-gated endpoints assert identity with
+    // `klai_identity_assert.IdentityAsserter.verify(...)`; users come
+    // through Zitadel.
+    c.internal.secret_markers.push("INTERNAL_SECRET".into());
+    c.internal
+        .identity_assertions
+        .push("IdentityAsserter.verify".into());
+    c.internal.user_auth.push("*zitadel*".into());
     // Check 2: portal sessions come from `AsyncSessionLocal`; background
     // tasks use `tenant_scoped_session(org_id)` or `cross_org_session()`.
     c.session.tenant_setters = vec!["set_tenant".into()];

@@ -8,15 +8,19 @@
 mod keys;
 pub mod names;
 mod rls;
+pub mod routes;
 pub mod tl000_suppression_hygiene;
 mod tl001_rls_coverage;
 mod tl002_session_helper_discipline;
 mod tl003_with_check_discipline;
+mod tl005_webhook_verification;
+mod tl006_internal_identity_assertion;
 mod tl007_vector_store_tenant_filter;
 mod tl008_graph_tenant_scope;
 mod tl009_object_storage_tenant_prefix;
 mod tl010_redis_tenant_prefix;
 mod tl011_multi_org_user_resolution;
+mod tl012_platform_admin_gating;
 mod tl013_constant_time_compare;
 pub(crate) mod tl014_rls_operator_step;
 mod tl015_migration_auto_apply;
@@ -25,6 +29,7 @@ mod tl017_jwt_verification;
 mod tl019_rls_bypass_ddl;
 mod tl020_tenant_context_leak;
 mod tl021_sql_identifier_injection;
+mod tl023_resource_ownership;
 
 use crate::config::Config;
 use crate::index::ProjectIndex;
@@ -38,11 +43,14 @@ static REGISTRY: &[&RuleMeta] = &[
     &tl001_rls_coverage::RULE,
     &tl002_session_helper_discipline::RULE,
     &tl003_with_check_discipline::RULE,
+    &tl005_webhook_verification::RULE,
+    &tl006_internal_identity_assertion::RULE,
     &tl007_vector_store_tenant_filter::RULE,
     &tl008_graph_tenant_scope::RULE,
     &tl009_object_storage_tenant_prefix::RULE,
     &tl010_redis_tenant_prefix::RULE,
     &tl011_multi_org_user_resolution::RULE,
+    &tl012_platform_admin_gating::RULE,
     &tl013_constant_time_compare::RULE,
     &tl014_rls_operator_step::RULE,
     &tl015_migration_auto_apply::RULE,
@@ -51,6 +59,7 @@ static REGISTRY: &[&RuleMeta] = &[
     &tl019_rls_bypass_ddl::RULE,
     &tl020_tenant_context_leak::RULE,
     &tl021_sql_identifier_injection::RULE,
+    &tl023_resource_ownership::RULE,
 ];
 
 pub fn all() -> &'static [&'static RuleMeta] {

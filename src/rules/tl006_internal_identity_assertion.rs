@@ -1,0 +1,179 @@
+//! TL006 internal-identity-assertion: an endpoint protected only by an
+//! internal shared secret that takes `org_id` / `tenant_id` / `user_id`
+//! from its body or query asserts the caller's identity before using them.
+
+use super::routes::{self, Flow, ParamKind, Route, StepKind};
+use super::{Ctx, Diagnostic, RuleMeta, Severity};
+use crate::config::{Config, InternalConfig};
+use crate::lang::{Language, ParsedFile};
+
+pub static RULE: RuleMeta = RuleMeta {
+    id: "TL006",
+    name: "internal-identity-assertion",
+    severity: Severity::Hard,
+    languages: &[Language::Python, Language::Rust],
+    summary:
+        "Internal-secret endpoints assert identity before using caller-supplied tenant or user ids",
+    doc: include_str!("../../rules/TL006-internal-identity-assertion.md"),
+    triggers: |c| {
+        let mut out = Vec::new();
+        for m in &c.internal.secret_markers {
+            let bare = m.replace('*', "");
+            if !bare.is_empty() {
+                out.push(bare.replace('-', "_"));
+                out.push(bare.replace('_', "-"));
+            }
+        }
+        out
+    },
+    needs_index: false,
+    needs_pr_body: false,
+    embedded_sql_only: false,
+    applies_to: super::any_path,
+    check,
+};
+
+fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
+    let cfg = ctx.config;
+    let judged: Vec<(Route, Flow)> = routes::endpoints(file)
+        .into_iter()
+        .map(|e| (e.route, e.flow))
+        .collect();
+    // A middleware of this file that checks the secret guards every route.
+    let guarded_file = judged
+        .iter()
+        .filter(|(r, _)| r.middleware)
+        .find_map(|(r, f)| secret_marker(&cfg.internal, r, f));
+    for (r, flow) in &judged {
+        if r.middleware {
+            continue;
+        }
+        if let Some(d) = judge(cfg, r, flow, guarded_file.as_deref()) {
+            out.push(d);
+        }
+    }
+}
+
+fn norm(s: &str) -> String {
+    s.to_ascii_lowercase().replace('-', "_")
+}
+
+/// What shows that the route is protected by the internal secret.
+fn secret_marker(cfg: &InternalConfig, r: &Route, flow: &Flow) -> Option<String> {
+    let patterns: Vec<String> = cfg.secret_markers.iter().map(|m| norm(m)).collect();
+    let mut names: Vec<String> = r.all_dependencies().iter().map(|d| d.to_string()).collect();
+    names.extend(r.params.iter().map(|p| p.name.clone()));
+    names.extend(flow.calls().map(|s| s.name.clone()));
+    if let Some(n) = names
+        .iter()
+        .find(|n| routes::any_matches(&patterns, &norm(n)))
+    {
+        return Some(format!("`{n}`"));
+    }
+    let text = norm(&flow.text);
+    patterns.iter().find_map(|p| {
+        let bare = p.replace('*', "");
+        (!bare.is_empty() && text.contains(&bare)).then(|| format!("`{bare}`"))
+    })
+}
+
+fn judge(cfg: &Config, r: &Route, flow: &Flow, guarded_file: Option<&str>) -> Option<Diagnostic> {
+    let icfg = &cfg.internal;
+    let user_auth = r
+        .all_dependencies()
+        .iter()
+        .chain(
+            r.params
+                .iter()
+                .map(|p| &p.name)
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .iter(),
+        )
+        .any(|d| routes::any_matches(&icfg.user_auth, d));
+    if user_auth {
+        return None;
+    }
+    let marker = secret_marker(icfg, r, flow).or_else(|| guarded_file.map(String::from))?;
+    let mut id_fields: Vec<&str> = Vec::new();
+    for f in icfg.id_fields.iter().chain(cfg.tenant.columns.iter()) {
+        if !id_fields.contains(&f.as_str()) {
+            id_fields.push(f);
+        }
+    }
+    // Ids the caller supplies: (expression, where it comes from).
+    let mut ids: Vec<(String, String)> = Vec::new();
+    for p in &r.params {
+        match &p.kind {
+            ParamKind::Query if id_fields.contains(&p.name.as_str()) => {
+                ids.push((p.name.clone(), format!("query parameter `{}`", p.name)))
+            }
+            ParamKind::Body(_) if id_fields.contains(&p.name.as_str()) => {
+                ids.push((p.name.clone(), format!("body field `{}`", p.name)))
+            }
+            ParamKind::Body(_) => {
+                for f in &id_fields {
+                    let dotted = format!("{}.{f}", p.name);
+                    let keyed = format!("{}[\"{f}\"]", p.name);
+                    if !routes::value_uses(&flow.text, &dotted).is_empty() {
+                        ids.push((dotted.clone(), format!("body field `{dotted}`")));
+                    } else if flow.text.contains(&keyed) {
+                        ids.push((keyed.clone(), format!("body field `{keyed}`")));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if ids.is_empty() {
+        return None;
+    }
+    let is_assertion = |name: &str| routes::any_matches(&icfg.identity_assertions, name);
+    let assertion = flow
+        .steps
+        .iter()
+        .find(|s| s.kind == StepKind::Call && is_assertion(&s.name));
+    let first_use = flow
+        .calls()
+        .filter(|s| s.via.is_none() && !is_assertion(&s.name))
+        .filter_map(|s| {
+            ids.iter()
+                .find(|(e, _)| s.args.iter().any(|a| !routes::value_uses(a, e).is_empty()))
+                .map(|(_, label)| (s, label))
+        })
+        .min_by_key(|(s, _)| s.at);
+    let assertion_hint = icfg
+        .identity_assertions
+        .iter()
+        .rev()
+        .find(|p| !p.contains('*'))
+        .cloned()
+        .unwrap_or_else(|| "IdentityAsserter.verify".into());
+    let labels: Vec<&str> = ids.iter().map(|(_, l)| l.as_str()).collect();
+    let (problem, fix) = match (assertion, first_use) {
+        (None, Some((u, _))) => (
+            "never asserts the calling service's identity".to_string(),
+            format!(
+                "Call `{assertion_hint}(...)` with these ids before `{}`, and use the asserted identity.",
+                routes::short(&u.text, 60)
+            ),
+        ),
+        (None, None) => (
+            "never asserts the calling service's identity".to_string(),
+            format!("Call `{assertion_hint}(...)` with these ids before using them."),
+        ),
+        (Some(a), Some((u, _))) if a.at > u.at => (
+            format!("asserts identity (`{}`) only after using them", a.name),
+            format!("Move `{}` before `{}`.", a.name, routes::short(&u.text, 60)),
+        ),
+        _ => return None,
+    };
+    let title = format!(
+        "`{}` ({} {}) is protected only by the internal secret ({marker}) and takes {} from the request, but {problem}",
+        r.handler,
+        r.method,
+        r.path,
+        labels.join(", ")
+    );
+    Some(Diagnostic::new(r.name_range.clone(), title, fix))
+}
