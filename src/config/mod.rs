@@ -47,6 +47,7 @@ pub struct Config {
     pub sql: SqlConfig,
     pub redis: RedisConfig,
     pub storage: StorageConfig,
+    pub settings: SettingsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -296,6 +297,51 @@ pub struct SqlConfig {
     pub quote_helpers: Vec<String>,
 }
 
+/// Secret settings that must be rejected when empty (TL004).
+///
+/// Defaults: `secret-fields = ["*_webhook_secret", "*_webhook_token",
+/// "*_internal_secret", "*_api_key", "*_encryption_key", "*_kek",
+/// "*_secret", "*_token", "*_secret_key", "*_signing_key"]`,
+/// `encryption-key-fields = ["*_encryption_key", "*_kek"]`,
+/// `base-classes = ["BaseSettings"]`. A pattern `*_x` matches `x` itself
+/// and any `<prefix>_x`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct SettingsConfig {
+    /// Field-name patterns of webhook secrets, service tokens, API keys and
+    /// encryption keys (`*` matches any text).
+    pub secret_fields: Vec<String>,
+    /// Field-name patterns of encryption keys, whose validator must also
+    /// decode the value and check its length.
+    pub encryption_key_fields: Vec<String>,
+    /// Base classes that make a Python class a settings class (matched
+    /// against the last part of the name), besides local subclasses.
+    pub base_classes: Vec<String>,
+}
+
+impl Default for SettingsConfig {
+    fn default() -> Self {
+        SettingsConfig {
+            secret_fields: [
+                "*_webhook_secret",
+                "*_webhook_token",
+                "*_internal_secret",
+                "*_api_key",
+                "*_encryption_key",
+                "*_kek",
+                "*_secret",
+                "*_token",
+                "*_secret_key",
+                "*_signing_key",
+            ]
+            .map(String::from)
+            .to_vec(),
+            encryption_key_fields: ["*_encryption_key", "*_kek"].map(String::from).to_vec(),
+            base_classes: vec!["BaseSettings".into()],
+        }
+    }
+}
+
 impl Default for JwtConfig {
     fn default() -> Self {
         JwtConfig {
@@ -333,6 +379,7 @@ impl Default for Config {
             sql: SqlConfig::default(),
             redis: RedisConfig::default(),
             storage: StorageConfig::default(),
+            settings: SettingsConfig::default(),
         }
     }
 }

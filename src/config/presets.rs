@@ -75,6 +75,17 @@ fn klai() -> Config {
     // `_flush_redis_tenant_keys`; Garage presigned URLs live at most 5 min.
     c.redis.flush_function = "_flush_redis_tenant_keys".into();
     c.storage.max_presign_seconds = 300;
+    // Check 4: webhook secrets, service tokens and encryption keys.
+    c.settings.secret_fields = [
+        "*_webhook_secret",
+        "*_webhook_token",
+        "*_internal_secret",
+        "*_api_key",
+        "*_encryption_key",
+        "*_kek",
+    ]
+    .map(String::from)
+    .to_vec();
     c
 }
 
@@ -190,6 +201,15 @@ global-prefixes = [{storage_global}]
 # Longest presigned-URL lifetime allowed, in seconds.
 max-presign-seconds = {max_presign}
 
+[settings]
+# Settings fields that must be rejected when empty (TL004); `*_x` also
+# matches `x` itself.
+secret-fields = [{secret_fields}]
+# Encryption keys, whose validator must also decode them and check the length.
+encryption-key-fields = [{encryption_fields}]
+# Base classes that make a Python class a settings class.
+base-classes = [{base_classes}]
+
 [standard]
 # Cite your own standard on each finding's "Standard:" line instead of the
 # rule's page, with a section per rule id.
@@ -232,6 +252,9 @@ document = "{document}"
         storage_helpers = list(&c.storage.key_helpers),
         storage_global = list(&c.storage.global_prefixes),
         max_presign = c.storage.max_presign_seconds,
+        secret_fields = list(&c.settings.secret_fields),
+        encryption_fields = list(&c.settings.encryption_key_fields),
+        base_classes = list(&c.settings.base_classes),
         document = c.standard.document,
         sections = c
             .standard

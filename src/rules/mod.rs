@@ -11,6 +11,7 @@ mod rls;
 pub mod tl000_suppression_hygiene;
 mod tl001_rls_coverage;
 mod tl003_with_check_discipline;
+mod tl004_secret_settings_validator;
 mod tl007_vector_store_tenant_filter;
 mod tl009_object_storage_tenant_prefix;
 mod tl010_redis_tenant_prefix;
@@ -33,6 +34,7 @@ static REGISTRY: &[&RuleMeta] = &[
     &tl000_suppression_hygiene::RULE,
     &tl001_rls_coverage::RULE,
     &tl003_with_check_discipline::RULE,
+    &tl004_secret_settings_validator::RULE,
     &tl007_vector_store_tenant_filter::RULE,
     &tl009_object_storage_tenant_prefix::RULE,
     &tl010_redis_tenant_prefix::RULE,
