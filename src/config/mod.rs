@@ -48,6 +48,7 @@ pub struct Config {
     pub redis: RedisConfig,
     pub storage: StorageConfig,
     pub settings: SettingsConfig,
+    pub guards: GuardsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -342,6 +343,50 @@ impl Default for SettingsConfig {
     }
 }
 
+/// Authentication, authorisation and tenant guards (TL018).
+///
+/// Defaults: `guard-words = ["auth", "guard", "verif", "permission",
+/// "allow", "access", "require", "acl", "scope", "role"]`,
+/// `tenant-words = ["tenant", "org", "workspace"]`, `auth-calls = []`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct GuardsConfig {
+    /// Word beginnings that make a function an auth guard when one of its
+    /// name's pieces starts with them (`verify_internal_token`,
+    /// `can_access_kb`, `is_org_allowed`).
+    pub guard_words: Vec<String>,
+    /// Word beginnings that make a name a tenant (`org`, `tenant_id`,
+    /// `resolve_workspace`), for tenant-resolver fallbacks.
+    pub tenant_words: Vec<String>,
+    /// Your own authorisation calls whose failure must deny (matched
+    /// against the called name), besides names containing `verify`,
+    /// `authenticate`, `authorize`/`authorise`, `permission` and `jwt.decode`.
+    pub auth_calls: Vec<String>,
+}
+
+impl Default for GuardsConfig {
+    fn default() -> Self {
+        GuardsConfig {
+            guard_words: [
+                "auth",
+                "guard",
+                "verif",
+                "permission",
+                "allow",
+                "access",
+                "require",
+                "acl",
+                "scope",
+                "role",
+            ]
+            .map(String::from)
+            .to_vec(),
+            tenant_words: ["tenant", "org", "workspace"].map(String::from).to_vec(),
+            auth_calls: Vec::new(),
+        }
+    }
+}
+
 impl Default for JwtConfig {
     fn default() -> Self {
         JwtConfig {
@@ -380,6 +425,7 @@ impl Default for Config {
             redis: RedisConfig::default(),
             storage: StorageConfig::default(),
             settings: SettingsConfig::default(),
+            guards: GuardsConfig::default(),
         }
     }
 }

@@ -86,6 +86,11 @@ fn klai() -> Config {
     ]
     .map(String::from)
     .to_vec();
+    // Checks 6 and 12: identity assertion and the platform-admin guard
+    // must deny when they fail.
+    c.guards.auth_calls = ["klai_identity_assert", "_require_platform_admin"]
+        .map(String::from)
+        .to_vec();
     c
 }
 
@@ -210,6 +215,14 @@ encryption-key-fields = [{encryption_fields}]
 # Base classes that make a Python class a settings class.
 base-classes = [{base_classes}]
 
+[guards]
+# Word beginnings that make a function an auth guard (TL018).
+guard-words = [{guard_words}]
+# Word beginnings that make a name a tenant, for resolver fallbacks.
+tenant-words = [{tenant_words}]
+# Your own authorisation calls whose failure must deny.
+auth-calls = [{auth_calls}]
+
 [standard]
 # Cite your own standard on each finding's "Standard:" line instead of the
 # rule's page, with a section per rule id.
@@ -255,6 +268,9 @@ document = "{document}"
         secret_fields = list(&c.settings.secret_fields),
         encryption_fields = list(&c.settings.encryption_key_fields),
         base_classes = list(&c.settings.base_classes),
+        guard_words = list(&c.guards.guard_words),
+        tenant_words = list(&c.guards.tenant_words),
+        auth_calls = list(&c.guards.auth_calls),
         document = c.standard.document,
         sections = c
             .standard

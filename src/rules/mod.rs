@@ -19,6 +19,7 @@ mod tl013_constant_time_compare;
 pub(crate) mod tl014_rls_operator_step;
 mod tl015_migration_auto_apply;
 mod tl017_jwt_verification;
+mod tl018_fail_open_guard;
 mod tl019_rls_bypass_ddl;
 mod tl020_tenant_context_leak;
 mod tl021_sql_identifier_injection;
@@ -42,6 +43,7 @@ static REGISTRY: &[&RuleMeta] = &[
     &tl014_rls_operator_step::RULE,
     &tl015_migration_auto_apply::RULE,
     &tl017_jwt_verification::RULE,
+    &tl018_fail_open_guard::RULE,
     &tl019_rls_bypass_ddl::RULE,
     &tl020_tenant_context_leak::RULE,
     &tl021_sql_identifier_injection::RULE,
