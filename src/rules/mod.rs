@@ -23,6 +23,7 @@ mod tl018_fail_open_guard;
 mod tl019_rls_bypass_ddl;
 mod tl020_tenant_context_leak;
 mod tl021_sql_identifier_injection;
+mod tl022_secret_exposure;
 
 use crate::config::Config;
 use crate::index::ProjectIndex;
@@ -47,6 +48,7 @@ static REGISTRY: &[&RuleMeta] = &[
     &tl019_rls_bypass_ddl::RULE,
     &tl020_tenant_context_leak::RULE,
     &tl021_sql_identifier_injection::RULE,
+    &tl022_secret_exposure::RULE,
 ];
 
 pub fn all() -> &'static [&'static RuleMeta] {
