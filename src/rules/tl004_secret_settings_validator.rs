@@ -470,14 +470,13 @@ fn env_prefix(class: Node, src: &str) -> Option<String> {
                 }
             }
             "function_definition" => continue,
-            "keyword_argument" => {
+            "keyword_argument"
                 if n.child_by_field_name("name")
-                    .is_some_and(|k| python::text(k, src) == "env_prefix")
-                {
-                    found = n
-                        .child_by_field_name("value")
-                        .and_then(|v| python::string_value(v, src));
-                }
+                    .is_some_and(|k| python::text(k, src) == "env_prefix") =>
+            {
+                found = n
+                    .child_by_field_name("value")
+                    .and_then(|v| python::string_value(v, src));
             }
             "pair" => {
                 let key = n
@@ -489,14 +488,13 @@ fn env_prefix(class: Node, src: &str) -> Option<String> {
                         .and_then(|v| python::string_value(v, src));
                 }
             }
-            "assignment" => {
+            "assignment"
                 if n.child_by_field_name("left")
-                    .is_some_and(|l| python::text(l, src) == "env_prefix")
-                {
-                    found = n
-                        .child_by_field_name("right")
-                        .and_then(|v| python::string_value(v, src));
-                }
+                    .is_some_and(|l| python::text(l, src) == "env_prefix") =>
+            {
+                found = n
+                    .child_by_field_name("right")
+                    .and_then(|v| python::string_value(v, src));
             }
             _ => {}
         }
@@ -508,21 +506,13 @@ fn env_prefix(class: Node, src: &str) -> Option<String> {
 
 /// Module-level functions by name.
 fn module_functions<'t>(root: Node<'t>, src: &str) -> HashMap<String, Node<'t>> {
-    let mut out = HashMap::new();
-    let mut c = root.walk();
-    for n in root.named_children(&mut c) {
-        let f = if n.kind() == "decorated_definition" {
-            n.child_by_field_name("definition")
-        } else {
-            Some(n)
-        };
-        if let Some(f) = f.filter(|f| f.kind() == "function_definition") {
-            if let Some(name) = f.child_by_field_name("name") {
-                out.insert(python::text(name, src).to_string(), f);
-            }
-        }
-    }
-    out
+    python::top_level_functions(root)
+        .into_iter()
+        .filter_map(|f| {
+            let name = f.child_by_field_name("name")?;
+            Some((python::text(name, src).to_string(), f))
+        })
+        .collect()
 }
 
 /// Methods of a class body by name, with their decorators.

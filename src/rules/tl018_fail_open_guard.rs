@@ -237,10 +237,11 @@ fn absent_operand<'t>(cond: Node<'t>, src: &str) -> Option<Node<'t>> {
             {
                 return Some(first);
             }
-            if t.ends_with("== 0") && first.kind() == "call" {
-                if python::call_name(first, src).as_deref() == Some("len") {
-                    return python::positional_args(first).first().copied();
-                }
+            if t.ends_with("== 0")
+                && first.kind() == "call"
+                && python::call_name(first, src).as_deref() == Some("len")
+            {
+                return python::positional_args(first).first().copied();
             }
             None
         }
