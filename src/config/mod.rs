@@ -47,6 +47,8 @@ pub struct Config {
     pub sql: SqlConfig,
     pub redis: RedisConfig,
     pub storage: StorageConfig,
+    pub settings: SettingsConfig,
+    pub guards: GuardsConfig,
     pub webhooks: WebhooksConfig,
     pub ownership: OwnershipConfig,
     pub admin: AdminConfig,
@@ -624,6 +626,95 @@ pub struct SqlConfig {
     pub quote_helpers: Vec<String>,
 }
 
+/// Secret settings that must be rejected when empty (TL004).
+///
+/// Defaults: `secret-fields = ["*_webhook_secret", "*_webhook_token",
+/// "*_internal_secret", "*_api_key", "*_encryption_key", "*_kek",
+/// "*_secret", "*_token", "*_secret_key", "*_signing_key"]`,
+/// `encryption-key-fields = ["*_encryption_key", "*_kek"]`,
+/// `base-classes = ["BaseSettings"]`. A pattern `*_x` matches `x` itself
+/// and any `<prefix>_x`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct SettingsConfig {
+    /// Field-name patterns of webhook secrets, service tokens, API keys and
+    /// encryption keys (`*` matches any text).
+    pub secret_fields: Vec<String>,
+    /// Field-name patterns of encryption keys, whose validator must also
+    /// decode the value and check its length.
+    pub encryption_key_fields: Vec<String>,
+    /// Base classes that make a Python class a settings class (matched
+    /// against the last part of the name), besides local subclasses.
+    pub base_classes: Vec<String>,
+}
+
+impl Default for SettingsConfig {
+    fn default() -> Self {
+        SettingsConfig {
+            secret_fields: [
+                "*_webhook_secret",
+                "*_webhook_token",
+                "*_internal_secret",
+                "*_api_key",
+                "*_encryption_key",
+                "*_kek",
+                "*_secret",
+                "*_token",
+                "*_secret_key",
+                "*_signing_key",
+            ]
+            .map(String::from)
+            .to_vec(),
+            encryption_key_fields: ["*_encryption_key", "*_kek"].map(String::from).to_vec(),
+            base_classes: vec!["BaseSettings".into()],
+        }
+    }
+}
+
+/// Authentication, authorisation and tenant guards (TL018).
+///
+/// Defaults: `guard-words = ["auth", "guard", "verif", "permission",
+/// "allow", "access", "require", "acl", "scope", "role"]`,
+/// `tenant-words = ["tenant", "org", "workspace"]`, `auth-calls = []`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct GuardsConfig {
+    /// Word beginnings that make a function an auth guard when one of its
+    /// name's pieces starts with them (`verify_internal_token`,
+    /// `can_access_kb`, `is_org_allowed`).
+    pub guard_words: Vec<String>,
+    /// Word beginnings that make a name a tenant (`org`, `tenant_id`,
+    /// `resolve_workspace`), for tenant-resolver fallbacks.
+    pub tenant_words: Vec<String>,
+    /// Your own authorisation calls whose failure must deny (matched
+    /// against the called name), besides names containing `verify`,
+    /// `authenticate`, `authorize`/`authorise`, `permission` and `jwt.decode`.
+    pub auth_calls: Vec<String>,
+}
+
+impl Default for GuardsConfig {
+    fn default() -> Self {
+        GuardsConfig {
+            guard_words: [
+                "auth",
+                "guard",
+                "verif",
+                "permission",
+                "allow",
+                "access",
+                "require",
+                "acl",
+                "scope",
+                "role",
+            ]
+            .map(String::from)
+            .to_vec(),
+            tenant_words: ["tenant", "org", "workspace"].map(String::from).to_vec(),
+            auth_calls: Vec::new(),
+        }
+    }
+}
+
 impl Default for JwtConfig {
     fn default() -> Self {
         JwtConfig {
@@ -661,6 +752,8 @@ impl Default for Config {
             sql: SqlConfig::default(),
             redis: RedisConfig::default(),
             storage: StorageConfig::default(),
+            settings: SettingsConfig::default(),
+            guards: GuardsConfig::default(),
             webhooks: WebhooksConfig::default(),
             ownership: OwnershipConfig::default(),
             admin: AdminConfig::default(),

@@ -75,6 +75,22 @@ fn klai() -> Config {
     // `_flush_redis_tenant_keys`; Garage presigned URLs live at most 5 min.
     c.redis.flush_function = "_flush_redis_tenant_keys".into();
     c.storage.max_presign_seconds = 300;
+    // Check 4: webhook secrets, service tokens and encryption keys.
+    c.settings.secret_fields = [
+        "*_webhook_secret",
+        "*_webhook_token",
+        "*_internal_secret",
+        "*_api_key",
+        "*_encryption_key",
+        "*_kek",
+    ]
+    .map(String::from)
+    .to_vec();
+    // Checks 6 and 12: identity assertion and the platform-admin guard
+    // must deny when they fail.
+    c.guards.auth_calls = ["klai_identity_assert", "_require_platform_admin"]
+        .map(String::from)
+        .to_vec();
     // Check 5: `/webhook` and `/callback` endpoints; replays are caught by
     // the `WebhookNonceStore`.
     c.webhooks.path_words = vec!["webhook".into(), "callback".into()];
@@ -229,6 +245,23 @@ global-prefixes = [{storage_global}]
 # Longest presigned-URL lifetime allowed, in seconds.
 max-presign-seconds = {max_presign}
 
+[settings]
+# Settings fields that must be rejected when empty (TL004); `*_x` also
+# matches `x` itself.
+secret-fields = [{secret_fields}]
+# Encryption keys, whose validator must also decode them and check the length.
+encryption-key-fields = [{encryption_fields}]
+# Base classes that make a Python class a settings class.
+base-classes = [{base_classes}]
+
+[guards]
+# Word beginnings that make a function an auth guard (TL018).
+guard-words = [{guard_words}]
+# Word beginnings that make a name a tenant, for resolver fallbacks.
+tenant-words = [{tenant_words}]
+# Your own authorisation calls whose failure must deny.
+auth-calls = [{auth_calls}]
+
 [session]
 # Raw session factories that open a session without a tenant (TL002);
 # names assigned from sessionmaker(...) in a file are learned too.
@@ -302,6 +335,12 @@ document = "{document}"
         storage_helpers = list(&c.storage.key_helpers),
         storage_global = list(&c.storage.global_prefixes),
         max_presign = c.storage.max_presign_seconds,
+        secret_fields = list(&c.settings.secret_fields),
+        encryption_fields = list(&c.settings.encryption_key_fields),
+        base_classes = list(&c.settings.base_classes),
+        guard_words = list(&c.guards.guard_words),
+        tenant_words = list(&c.guards.tenant_words),
+        auth_calls = list(&c.guards.auth_calls),
         session_factories = list(&c.session.factories),
         session_setters = list(&c.session.tenant_setters),
         session_helpers = list(&c.session.scoped_helpers),

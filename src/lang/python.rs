@@ -145,23 +145,30 @@ pub fn string_value(node: Node, src: &str) -> Option<String> {
 /// Byte ranges of the top-level functions called `name` (alembic's
 /// `downgrade`).
 pub fn function_ranges(root: Node, src: &str, name: &str) -> Vec<std::ops::Range<usize>> {
-    let mut out = Vec::new();
-    let mut c = root.walk();
-    for n in root.named_children(&mut c) {
-        let f = if n.kind() == "decorated_definition" {
-            n.child_by_field_name("definition")
-        } else {
-            Some(n)
-        };
-        if let Some(f) = f.filter(|f| f.kind() == "function_definition") {
-            if f.child_by_field_name("name")
+    top_level_functions(root)
+        .into_iter()
+        .filter(|f| {
+            f.child_by_field_name("name")
                 .is_some_and(|x| text(x, src) == name)
-            {
-                out.push(f.byte_range());
+        })
+        .map(|f| f.byte_range())
+        .collect()
+}
+
+/// The top-level function definitions of a module, decorated or not.
+pub fn top_level_functions(root: Node) -> Vec<Node> {
+    let mut c = root.walk();
+    let all: Vec<Node> = root.named_children(&mut c).collect();
+    all.into_iter()
+        .filter_map(|n| {
+            if n.kind() == "decorated_definition" {
+                n.child_by_field_name("definition")
+            } else {
+                Some(n)
             }
-        }
-    }
-    out
+        })
+        .filter(|f| f.kind() == "function_definition")
+        .collect()
 }
 
 /// The right-hand side of the last plain assignment `name = <rhs>` (or

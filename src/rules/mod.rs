@@ -13,6 +13,7 @@ pub mod tl000_suppression_hygiene;
 mod tl001_rls_coverage;
 mod tl002_session_helper_discipline;
 mod tl003_with_check_discipline;
+mod tl004_secret_settings_validator;
 mod tl005_webhook_verification;
 mod tl006_internal_identity_assertion;
 mod tl007_vector_store_tenant_filter;
@@ -26,9 +27,11 @@ pub(crate) mod tl014_rls_operator_step;
 mod tl015_migration_auto_apply;
 mod tl016_query_tenant_filter;
 mod tl017_jwt_verification;
+mod tl018_fail_open_guard;
 mod tl019_rls_bypass_ddl;
 mod tl020_tenant_context_leak;
 mod tl021_sql_identifier_injection;
+mod tl022_secret_exposure;
 mod tl023_resource_ownership;
 
 use crate::config::Config;
@@ -43,6 +46,7 @@ static REGISTRY: &[&RuleMeta] = &[
     &tl001_rls_coverage::RULE,
     &tl002_session_helper_discipline::RULE,
     &tl003_with_check_discipline::RULE,
+    &tl004_secret_settings_validator::RULE,
     &tl005_webhook_verification::RULE,
     &tl006_internal_identity_assertion::RULE,
     &tl007_vector_store_tenant_filter::RULE,
@@ -56,9 +60,11 @@ static REGISTRY: &[&RuleMeta] = &[
     &tl015_migration_auto_apply::RULE,
     &tl016_query_tenant_filter::RULE,
     &tl017_jwt_verification::RULE,
+    &tl018_fail_open_guard::RULE,
     &tl019_rls_bypass_ddl::RULE,
     &tl020_tenant_context_leak::RULE,
     &tl021_sql_identifier_injection::RULE,
+    &tl022_secret_exposure::RULE,
     &tl023_resource_ownership::RULE,
 ];
 

@@ -401,6 +401,26 @@ impl SecretWords {
     }
 }
 
+/// Whether a name matches a configured pattern, case-insensitively: `*`
+/// matches any text, and `*_x` also matches `x` itself.
+pub fn name_pattern_matches(pattern: &str, name: &str) -> bool {
+    let (p, n) = (pattern.to_ascii_lowercase(), name.to_ascii_lowercase());
+    if let Some(bare) = p.strip_prefix("*_") {
+        if !bare.contains('*') && n == bare {
+            return true;
+        }
+    }
+    wildcard(p.as_bytes(), n.as_bytes())
+}
+
+fn wildcard(p: &[u8], n: &[u8]) -> bool {
+    match p.split_first() {
+        None => n.is_empty(),
+        Some((b'*', rest)) => (0..=n.len()).any(|i| wildcard(rest, &n[i..])),
+        Some((c, rest)) => n.first() == Some(c) && wildcard(rest, &n[1..]),
+    }
+}
+
 fn singular(p: &str) -> String {
     match p {
         "secrets" | "signatures" | "tokens" | "keys" | "nonces" | "digests" | "passwords" => {
@@ -491,6 +511,19 @@ mod tests {
         ] {
             assert!(!w.is_secret(n), "{n} should not be secret-like");
         }
+    }
+
+    #[test]
+    fn name_patterns() {
+        assert!(name_pattern_matches("*_internal_secret", "internal_secret"));
+        assert!(name_pattern_matches(
+            "*_internal_secret",
+            "PORTAL_INTERNAL_SECRET"
+        ));
+        assert!(name_pattern_matches("*_kek", "sso_cookie_kek"));
+        assert!(!name_pattern_matches("*_kek", "kekkonen"));
+        assert!(!name_pattern_matches("*_token", "max_tokens"));
+        assert!(name_pattern_matches("api_*", "api_key"));
     }
 
     #[test]
