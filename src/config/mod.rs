@@ -1063,6 +1063,9 @@ mod tests {
             let text = starter_toml(p).unwrap();
             let c = Config::from_toml_str(&text, "init").unwrap();
             assert_eq!(c.preset, *p);
+            // The file spells out the preset's values, so editing it
+            // starts from what runs.
+            assert_eq!(c, super::presets::preset(p).unwrap(), "{p}");
         }
     }
 }

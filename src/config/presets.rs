@@ -262,6 +262,45 @@ tenant-words = [{tenant_words}]
 # Your own authorisation calls whose failure must deny.
 auth-calls = [{auth_calls}]
 
+[webhooks]
+# Path words that make a POST route a webhook or callback (TL005).
+path-words = [{webhook_words}]
+# Calls that verify a signature in constant time (`*` wildcards).
+verifiers = [{webhook_verifiers}]
+# Calls that reject a replayed delivery (nonce stores, timestamp windows).
+replay-checks = [{webhook_replay}]
+# Your own calls that count as side effects, besides DB writes, queue
+# publishes, outbound HTTP and Redis writes.
+side-effects = [{webhook_effects}]
+
+[ownership]
+# Calls and dependencies that check the caller may act on a resource (TL023).
+helpers = [{ownership_helpers}]
+# Session dependencies that scope every query to the caller's tenant.
+scoped-sessions = [{ownership_sessions}]
+
+[admin]
+# Path words that make a route an admin route (TL012).
+path-words = [{admin_words}]
+# Parameters that name a tenant, besides [tenant] columns and org/tenant names.
+tenant-params = [{admin_params}]
+# Guards that check the caller is an admin of their own org…
+admin-guards = [{admin_guards}]
+# …and guards that check the caller is a platform (cross-tenant) admin.
+platform-guards = [{platform_guards}]
+# Calls that write an audit event naming the target tenant.
+audit-calls = [{audit_calls}]
+
+[internal]
+# What marks an endpoint as behind an internal shared secret (TL006).
+secret-markers = [{internal_markers}]
+# Calls that assert the calling service's identity and the ids it acts for.
+identity-assertions = [{internal_assertions}]
+# Dependencies that authenticate an end user instead (not internal).
+user-auth = [{internal_user_auth}]
+# Body and query fields that must not be trusted before the assertion.
+id-fields = [{internal_ids}]
+
 [session]
 # Raw session factories that open a session without a tenant (TL002);
 # names assigned from sessionmaker(...) in a file are learned too.
@@ -341,6 +380,21 @@ document = "{document}"
         guard_words = list(&c.guards.guard_words),
         tenant_words = list(&c.guards.tenant_words),
         auth_calls = list(&c.guards.auth_calls),
+        webhook_words = list(&c.webhooks.path_words),
+        webhook_verifiers = list(&c.webhooks.verifiers),
+        webhook_replay = list(&c.webhooks.replay_checks),
+        webhook_effects = list(&c.webhooks.side_effects),
+        ownership_helpers = list(&c.ownership.helpers),
+        ownership_sessions = list(&c.ownership.scoped_sessions),
+        admin_words = list(&c.admin.path_words),
+        admin_params = list(&c.admin.tenant_params),
+        admin_guards = list(&c.admin.admin_guards),
+        platform_guards = list(&c.admin.platform_guards),
+        audit_calls = list(&c.admin.audit_calls),
+        internal_markers = list(&c.internal.secret_markers),
+        internal_assertions = list(&c.internal.identity_assertions),
+        internal_user_auth = list(&c.internal.user_auth),
+        internal_ids = list(&c.internal.id_fields),
         session_factories = list(&c.session.factories),
         session_setters = list(&c.session.tenant_setters),
         session_helpers = list(&c.session.scoped_helpers),

@@ -270,7 +270,7 @@ fn evidence(
     }
     let from_request = |a: &str| {
         let a = strip_ref(a);
-        request_params.iter().any(|p| a == *p)
+        request_params.contains(&a)
     };
     let callerish = |a: &str| {
         let a = strip_ref(a);
@@ -297,10 +297,10 @@ fn evidence(
                 }],
                 text: String::new(),
             };
-            if s.kind == StepKind::Compare || routes::any_matches(&own.helpers, &s.name) {
-                if evidence(_cfg, route, &inner, request_params, &[], cols, own).is_some() {
-                    return Some(format!("`{h}`"));
-                }
+            if (s.kind == StepKind::Compare || routes::any_matches(&own.helpers, &s.name))
+                && evidence(_cfg, route, &inner, request_params, &[], cols, own).is_some()
+            {
+                return Some(format!("`{h}`"));
             }
             continue;
         }
