@@ -23,8 +23,8 @@ from fastapi import APIRouter, HTTPException, Request
 router = APIRouter()
 
 
-@router.post("/webhooks/billing")
-async def billing_webhook(request: Request):
+# Called by the billing webhook route before it touches anything.
+async def verify_billing_signature(request: Request):
     body = await request.body()
     signature = request.headers.get("X-Signature", "")
     expected = hmac.new(b"secret", body, hashlib.sha256).hexdigest()

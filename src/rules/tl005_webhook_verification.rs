@@ -103,6 +103,22 @@ pub(crate) fn is_side_effect(s: &Step, extra: &[String]) -> bool {
     }
 }
 
+/// An `==`/`!=` comparison of a signature, MAC or digest: verification
+/// attempted without a constant-time compare.
+fn plain_signature_compare(flow: &Flow) -> Option<&Step> {
+    const PREFIXES: [&str; 4] = ["sig", "hmac", "digest", "hash"];
+    flow.steps.iter().find(|s| {
+        s.kind == StepKind::Compare
+            && (s.name.contains("==") || s.name.contains("!="))
+            && s.args.iter().any(|a| {
+                crate::rules::names::split_pieces(a).iter().any(|w| {
+                    let w = w.to_ascii_lowercase();
+                    w == "mac" || PREFIXES.iter().any(|k| w.starts_with(k))
+                })
+            })
+    })
+}
+
 fn is_verifier(s: &Step, cfg: &WebhooksConfig) -> bool {
     s.kind == StepKind::Call && !s.local && routes::any_matches(&cfg.verifiers, &s.name)
 }
@@ -186,13 +202,26 @@ fn judge(
     };
     let effect_name = first_effect.map(step_text);
     match (verify, first_effect) {
-        (None, _) => {
-            missing.push("no constant-time signature verification".to_string());
-            fixes.push(match &effect_name {
-                Some(e) => format!("verify the signature with {verifier_hint} before `{e}`"),
-                None => format!("verify the signature with {verifier_hint} first"),
-            });
-        }
+        (None, _) => match plain_signature_compare(flow) {
+            // Verified, but not in constant time (TL013 reports the line).
+            Some(cmp) => {
+                missing.push(format!(
+                    "the signature is compared with `{}`, which is not constant-time",
+                    cmp.name
+                ));
+                fixes.push(format!(
+                    "compare with {verifier_hint} instead of `{}`",
+                    cmp.name
+                ));
+            }
+            None => {
+                missing.push("no constant-time signature verification".to_string());
+                fixes.push(match &effect_name {
+                    Some(e) => format!("verify the signature with {verifier_hint} before `{e}`"),
+                    None => format!("verify the signature with {verifier_hint} first"),
+                });
+            }
+        },
         (Some(v), Some(e)) if v.at > e.at => {
             missing.push(format!(
                 "signature verified only after the side effect `{}`",
