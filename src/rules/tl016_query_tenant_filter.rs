@@ -632,6 +632,9 @@ mod py {
         src: &'a str,
         /// Functions defined in the file, by name.
         defs: BTreeMap<&'a str, Vec<Node<'t>>>,
+        /// Assignments of the file, indexed on first use.
+        assignments: std::cell::OnceCell<python::Assignments<'t>>,
+        root: Node<'t>,
     }
 
     pub fn check(ctx: &Ctx, root: Node, src: &str, found: &mut Vec<Diagnostic>) {
@@ -653,7 +656,13 @@ mod py {
                 }
             }
         });
-        let p = Py { ctx, src, defs };
+        let p = Py {
+            ctx,
+            src,
+            defs,
+            assignments: std::cell::OnceCell::new(),
+            root,
+        };
         python::walk(root, &mut |n| {
             if let Some((form, entities)) = p.root(n) {
                 p.judge(n, form, entities, found);
@@ -675,9 +684,15 @@ mod py {
             python::text(n, self.src)
         }
 
+        fn assignment_before(&self, at: Node<'t>, name: &str) -> Option<Node<'t>> {
+            self.assignments
+                .get_or_init(|| python::Assignments::new(self.root, self.src))
+                .before(at, name, self.src)
+        }
+
         /// The model a name refers to: a mapped class, `models.Note`, or
         /// a local `aliased(Note)`.
-        fn model_of(&self, n: Node) -> Option<String> {
+        fn model_of(&self, n: Node<'t>) -> Option<String> {
             let n = python::unparen(n);
             let name = match n.kind() {
                 "identifier" => self.text(n),
@@ -690,7 +705,7 @@ mod py {
             if n.kind() != "identifier" {
                 return None;
             }
-            let rhs = python::assignment_before(n, name, self.src)?;
+            let rhs = self.assignment_before(n, name)?;
             if rhs.kind() != "call" {
                 return None;
             }
@@ -705,7 +720,7 @@ mod py {
 
         /// Models named anywhere under `n` (`Message`, `Message.id`,
         /// `func.count(Message.id)`).
-        fn models_in(&self, n: Node) -> Vec<String> {
+        fn models_in(&self, n: Node<'t>) -> Vec<String> {
             let mut out = Vec::new();
             python::walk(n, &mut |x| {
                 let is_attr_field = x.parent().is_some_and(|p| {
@@ -949,7 +964,7 @@ mod py {
                 // A subquery held in a local: `owned = select(Note.id).where(Note.org_id == o)`.
                 "identifier" => {
                     let name = self.text(x);
-                    if let Some(rhs) = python::assignment_before(x, name, self.src) {
+                    if let Some(rhs) = self.assignment_before(x, name) {
                         let t = self.text(rhs);
                         if t.contains("select(")
                             && self
