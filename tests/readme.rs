@@ -95,3 +95,58 @@ fn the_test_command_is_what_ci_runs() {
         assert!(ci.contains(cmd), ".ci/run does not run `{cmd}`");
     }
 }
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The quick start's output is what the sample service really produces.
+#[test]
+fn quick_start_output_is_current() {
+    let readme = read("README.md");
+    let expected = between(
+        &readme,
+        "tenant-lint --all --format findings\n```\n\n```\n",
+        "\n```",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample-service"),
+        dir.path(),
+    );
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .args(["-c", "user.email=a@b", "-c", "user.name=a"])
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_INDEX_FILE")
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "init"]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tenant-lint"))
+        .args(["--all", "--format", "findings", "--no-cache"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let actual = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        actual.trim(),
+        expected,
+        "update the README quick-start output"
+    );
+}
