@@ -138,6 +138,16 @@ const METADATA_LAST: &[&str] = &[
     "window",
     "offset",
     "position",
+    "encoding",
+    "encodings",
+    "option",
+    "options",
+];
+
+/// Pieces before a final `code` that make it a status code
+/// (`INVALID_API_KEY_EXIT_CODE`), not an authorisation code.
+const STATUS_CODE_QUALIFIERS: &[&str] = &[
+    "exit", "status", "error", "return", "http", "response", "result", "reason",
 ];
 
 /// First pieces that mark counters and flags (`max_tokens`, `is_token`).
@@ -351,6 +361,11 @@ impl SecretWords {
             && (METADATA_LAST.contains(&last) || METADATA_FIRST.contains(&pieces[0].as_str()))
         {
             return NameKind::Metadata;
+        }
+        if let [.., q, code] = pieces.as_slice() {
+            if code == "code" && STATUS_CODE_QUALIFIERS.contains(&q.as_str()) {
+                return NameKind::Metadata;
+            }
         }
         let has = |words: &[&str]| pieces.iter().any(|p| words.contains(&p.as_str()));
         let counts = |(start, len): &(usize, usize)| -> bool {

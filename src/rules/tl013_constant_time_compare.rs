@@ -30,7 +30,11 @@ pub static RULE: RuleMeta = RuleMeta {
 
 fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
     match &file.syntax {
-        Syntax::Python(tree) => check_python(ctx, tree.root_node(), file.text(), out),
+        Syntax::Python(tree) => {
+            let path = file.path.to_ascii_lowercase();
+            let text_path = TEXT_PATH_WORDS.iter().any(|w| path.contains(w));
+            check_python(ctx, tree.root_node(), file.text(), text_path, out)
+        }
         Syntax::Rust(f) => check_rust(ctx, f, file, out),
         Syntax::Sql(_) => {}
     }
@@ -138,7 +142,20 @@ const LLM_MODULES: &[&str] = &[
     "cohere",
     "ollama",
     "groq",
+    // Text processing: lexers, tokenizers and markup parsers.
+    "tokenize",
+    "pygments",
+    "markdown_it",
+    "mistune",
+    "lark",
+    "ply",
+    "sqlparse",
+    "libcst",
 ];
+
+/// A module whose path names one of these processes text: its `token`
+/// is a lexical token unless an auth word qualifies it.
+const TEXT_PATH_WORDS: &[&str] = &["lexer", "tokeniz", "parser", "grammar", "markdown"];
 
 const LLM_CRATES: &[&str] = &[
     "tokenizers",
@@ -343,7 +360,7 @@ struct Py<'a, 'c, 's, 't> {
     foreign: HashSet<String>,
 }
 
-fn check_python(ctx: &Ctx, root: Node, src: &str, out: &mut Vec<Diagnostic>) {
+fn check_python(ctx: &Ctx, root: Node, src: &str, text_path: bool, out: &mut Vec<Diagnostic>) {
     let imports = python::imports(root, src);
     let top = |m: &str| m.split('.').next().unwrap_or_default().to_string();
     // A module that imports pytest or unittest is test code; test
@@ -355,9 +372,10 @@ fn check_python(ctx: &Ctx, root: Node, src: &str, out: &mut Vec<Diagnostic>) {
         return;
     }
     let cx = WordContext {
-        llm_tokens: imports
-            .iter()
-            .any(|(m, _, _)| LLM_MODULES.contains(&top(m).as_str())),
+        llm_tokens: text_path
+            || imports
+                .iter()
+                .any(|(m, _, _)| LLM_MODULES.contains(&top(m).as_str())),
         computes_macs: imports
             .iter()
             .any(|(m, name, _)| top(m) == "hmac" || name.eq_ignore_ascii_case("hmac")),
@@ -425,6 +443,22 @@ impl<'t> Py<'_, '_, '_, 't> {
         self.assignments
             .get_or_init(|| python::Assignments::new(self.root, self.src))
             .before(at, name, self.src)
+    }
+
+    /// `{"or", "and", "("}`: a literal collection of short words or
+    /// punctuation is a keyword check, not a secret lookup (a hard-coded
+    /// credential is longer than this).
+    fn is_word_collection(&self, n: Node<'t>) -> bool {
+        let n = python::unparen(n);
+        if !matches!(n.kind(), "set" | "list" | "tuple") {
+            return false;
+        }
+        let mut c = n.walk();
+        let items: Vec<Node> = n.named_children(&mut c).collect();
+        !items.is_empty()
+            && items.iter().all(|i| {
+                python::string_value(*i, self.src).is_some_and(|v| v.chars().count() <= 12)
+            })
     }
 
     fn with_import(&self, code: String) -> String {
@@ -514,7 +548,7 @@ impl<'t> Py<'_, '_, '_, 't> {
     }
 
     fn membership(&self, a: Node<'t>, op: &str, b: Node<'t>, out: &mut Vec<Diagnostic>) {
-        if b.kind() == "string" || self.is_trivial(a) {
+        if b.kind() == "string" || self.is_trivial(a) || self.is_word_collection(b) {
             return;
         }
         let Class::Secret(secret) = self.classify(a, 0) else {
@@ -842,6 +876,19 @@ impl<'t> Py<'_, '_, '_, 't> {
                 let Some(attr) = n.child_by_field_name("attribute") else {
                     return Class::Unknown;
                 };
+                // `PKCS7Options.DetachedSignature`: an enum member names a
+                // kind of secret, it holds none.
+                let camel = |t: &str| {
+                    t.starts_with(|c: char| c.is_ascii_uppercase())
+                        && t.chars().any(|c| c.is_ascii_lowercase())
+                        && !t.contains('_')
+                };
+                if n.child_by_field_name("object")
+                    .is_some_and(|o| o.kind() == "identifier" && camel(self.text(o)))
+                    && camel(self.text(attr))
+                {
+                    return Class::NotSecret;
+                }
                 match name_class(self.ctx, self.cx, self.text(attr)) {
                     Class::Secret(_) => Class::Secret(short(self.text(n))),
                     c => c,

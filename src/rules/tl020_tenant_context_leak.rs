@@ -378,9 +378,11 @@ fn module_caches(ctx: &Ctx, root: Node, src: &str, out: &mut Vec<Diagnostic>) {
         if name_has(key_text, GLOBAL_WORDS) {
             return;
         }
-        let tenant = keys
-            .tenant_in_scope(n)
-            .unwrap_or_else(|| ctx.default_tenant());
+        // Only a function that knows the tenant can cache one tenant's
+        // data; a parser's or a registry's cache holds none.
+        let Some(tenant) = keys.tenant_in_scope(n) else {
+            return;
+        };
         out.push(Diagnostic::new(
             n.byte_range(),
             format!("Module-level cache `{cache_name}` is written under key `{key_text}`, which has no tenant component: one org's entry is served to every org in this process"),
