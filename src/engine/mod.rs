@@ -275,46 +275,27 @@ pub struct Loaded {
     pub skip_reason: Option<String>,
     /// Rules whose triggers matched.
     pub candidates: Vec<&'static RuleMeta>,
-    source: Option<Source>,
+    /// The text the rules parse, when some rule is a candidate.
+    source: Option<(Language, String)>,
     /// The file may state schema facts.
     pub schema: bool,
-    /// A deploy file's text (Dockerfile, entrypoint, compose), lower-cased.
-    deploy: Option<String>,
-}
-
-/// A loaded file's syntax, kept between phases. syn trees (Rust) are tied
-/// to the thread that parsed them (their spans index a thread-local source
-/// map), so Rust files keep their text and are parsed where they are used;
-/// Python and SQL trees are parsed once and shared.
-enum Source {
-    Shared(Portable),
-    RustText(String),
-}
-
-/// A parsed Python or SQL file.
-struct Portable(ParsedFile);
-
-// SAFETY: `Portable::new` admits only Python (tree-sitter trees are Send
-// and Sync) and SQL (plain data) files; the one !Send variant, a syn tree,
-// never enters.
-unsafe impl Send for Portable {}
-unsafe impl Sync for Portable {}
-
-impl Portable {
-    fn new(f: ParsedFile) -> Option<Portable> {
-        (!matches!(f.syntax, lang::Syntax::Rust(_))).then_some(Portable(f))
-    }
+    /// Its schema facts, extracted while it was loaded.
+    facts: Option<FileFacts>,
 }
 
 impl Loaded {
-    /// Run `f` on the parsed file (parsing Rust here, on this thread).
-    fn with_file<R>(&self, f: impl FnOnce(&ParsedFile) -> R) -> Option<R> {
-        match self.source.as_ref()? {
-            Source::Shared(p) => Some(f(&p.0)),
-            Source::RustText(text) => ParsedFile::parse(&self.path, Language::Rust, text)
-                .ok()
-                .map(|p| f(&p)),
-        }
+    /// Parse the file here, on the thread that checks it, and run `f` on
+    /// it; `Err` carries why it cannot be parsed. Syntax trees live only
+    /// while one file is checked, so a whole tree's syntax is never in
+    /// memory at once (and syn trees, tied to the thread that parsed them,
+    /// never cross threads).
+    fn with_file<R>(&self, f: impl FnOnce(&ParsedFile) -> R) -> Option<Result<R, String>> {
+        let (lang, text) = self.source.as_ref()?;
+        Some(
+            ParsedFile::parse(&self.path, *lang, text)
+                .map(|p| f(&p))
+                .map_err(|e| e.reason),
+        )
     }
 }
 
@@ -338,15 +319,22 @@ fn load_one(plan: &Plan, input: Input, schema: bool) -> Loaded {
         candidates: Vec::new(),
         source: None,
         schema: false,
-        deploy: None,
+        facts: None,
     };
     if crate::index::deploy::is_deploy_file(&l.path) {
-        l.deploy = match &input.content {
+        let deploy = match &input.content {
             Content::Disk(p) => std::fs::read_to_string(p).ok(),
             Content::Bytes(b) => std::str::from_utf8(b).ok().map(String::from),
         }
         .map(|t| t.to_ascii_lowercase());
-        l.schema = schema && l.deploy.is_some();
+        l.schema = schema && deploy.is_some();
+        if l.schema {
+            l.facts = Some(FileFacts {
+                path: l.path.clone(),
+                deploy,
+                ..FileFacts::default()
+            });
+        }
         return l;
     }
     let Some(lang) = Language::from_path(&l.path) else {
@@ -373,35 +361,24 @@ fn load_one(plan: &Plan, input: Input, schema: bool) -> Loaded {
     };
     l.candidates = plan.candidates(&l.path, lang, &bytes);
     l.schema = schema && plan.may_hold_schema(lang, &bytes);
-    if l.candidates.is_empty() && !l.schema {
-        return l;
-    }
-    match ParsedFile::parse(&l.path, lang, text) {
-        Ok(f) => {
-            l.source = Some(match Portable::new(f) {
-                Some(p) => Source::Shared(p),
-                None => Source::RustText(text.to_string()),
-            })
+    if l.schema {
+        match ParsedFile::parse(&l.path, lang, text) {
+            Ok(f) => l.facts = Some(facts::extract(&f)),
+            Err(f) => {
+                l.skip_reason = Some(f.reason);
+                return l;
+            }
         }
-        Err(f) => l.skip_reason = Some(f.reason),
+    }
+    if !l.candidates.is_empty() {
+        l.source = Some((lang, text.to_string()));
     }
     l
 }
 
 /// Schema facts of every loaded file that may hold some.
 pub fn schema_facts(loaded: &[Loaded]) -> Vec<FileFacts> {
-    loaded
-        .par_iter()
-        .filter(|l| l.schema)
-        .filter_map(|l| match &l.deploy {
-            Some(text) => Some(FileFacts {
-                path: l.path.clone(),
-                deploy: Some(text.clone()),
-                ..FileFacts::default()
-            }),
-            None => l.with_file(facts::extract),
-        })
-        .collect()
+    loaded.iter().filter_map(|l| l.facts.clone()).collect()
 }
 
 /// Schema facts of the unchanged files of a revision, from the cache where
@@ -496,7 +473,10 @@ fn check_one(plan: &Plan, ctx: &Ctx, l: &Loaded) -> FileOutcome {
     if l.candidates.is_empty() {
         return outcome;
     }
-    l.with_file(|file| check_file(plan, ctx, l, file, &mut outcome));
+    if let Some(Err(reason)) = l.with_file(|file| check_file(plan, ctx, l, file, &mut outcome)) {
+        outcome.analysed = false;
+        outcome.skip_reason = Some(reason);
+    }
     outcome
 }
 
