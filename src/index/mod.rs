@@ -23,6 +23,8 @@ pub struct ProjectIndex {
     files: BTreeMap<String, FileFacts>,
     /// (path, host offset) of each fact → its position in migration order.
     seq: HashMap<(String, usize), usize>,
+    /// The setting most policies read, computed on first use.
+    learned: std::sync::OnceLock<Option<String>>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -90,6 +92,10 @@ impl ProjectIndex {
     /// The setting existing policies read (`current_setting('app.x')`),
     /// the most common first.
     pub fn learned_setting(&self) -> Option<String> {
+        self.learned.get_or_init(|| self.count_settings()).clone()
+    }
+
+    fn count_settings(&self) -> Option<String> {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         for t in self.tables.values() {
             for (p, _) in t.policies.values() {

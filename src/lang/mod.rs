@@ -105,7 +105,13 @@ pub struct ParsedFile {
     /// First syntax error, when the parser recovered from one (Python).
     pub syntax_error: Option<Pos>,
     embedded: OnceLock<Vec<embedded::EmbeddedSql>>,
+    /// Values derived from this parse by the rules, by type: the first
+    /// rule that asks computes one, the others share it.
+    derived: std::sync::Mutex<Derived>,
 }
+
+type Derived =
+    std::collections::HashMap<std::any::TypeId, std::sync::Arc<dyn std::any::Any + Send + Sync>>;
 
 /// One SQL statement somewhere in a file.
 pub struct SqlSite<'a> {
@@ -231,7 +237,27 @@ impl ParsedFile {
             syntax,
             syntax_error,
             embedded: OnceLock::new(),
+            derived: Default::default(),
         })
+    }
+
+    /// A value derived from this file, computed by `make` the first time
+    /// any rule asks for a `T` and shared afterwards (route discovery,
+    /// which several endpoint rules read).
+    pub fn derived<T: std::any::Any + Send + Sync>(
+        &self,
+        make: impl FnOnce(&ParsedFile) -> T,
+    ) -> std::sync::Arc<T> {
+        let key = std::any::TypeId::of::<T>();
+        let cached = self.derived.lock().ok().and_then(|m| m.get(&key).cloned());
+        if let Some(v) = cached.and_then(|v| v.downcast::<T>().ok()) {
+            return v;
+        }
+        let v = std::sync::Arc::new(make(self));
+        if let Ok(mut m) = self.derived.lock() {
+            m.insert(key, v.clone());
+        }
+        v
     }
 
     pub fn text(&self) -> &str {

@@ -366,6 +366,13 @@ pub fn imports(root: Node, src: &str) -> Vec<(String, String, String)> {
 
 /// Whether `node` is inside test code: a `test_*` function, a method of a
 /// `Test*` class, or a pytest fixture.
+/// Whether a file may hold test code at all (a `test_` function, a
+/// fixture or a `Test` class): when not, [`in_test_function`] is false
+/// everywhere in it. One scan, for rules that ask about every node.
+pub fn may_have_tests(src: &str) -> bool {
+    src.contains("def test_") || src.contains("fixture") || src.contains("class Test")
+}
+
 pub fn in_test_function(node: Node, src: &str) -> bool {
     let mut cur = node.parent();
     while let Some(n) = cur {

@@ -795,8 +795,16 @@ pub struct Endpoint {
     pub body: Range<usize>,
 }
 
-/// Every route of a parsed Python or Rust file outside test code.
-pub fn endpoints(file: &crate::lang::ParsedFile) -> Vec<Endpoint> {
+/// Every route of a parsed Python or Rust file outside test code,
+/// discovered once per file for all the endpoint rules.
+pub fn endpoints(file: &crate::lang::ParsedFile) -> std::sync::Arc<Endpoints> {
+    file.derived(|f| Endpoints(discover(f)))
+}
+
+/// The endpoints of one file.
+pub struct Endpoints(pub Vec<Endpoint>);
+
+fn discover(file: &crate::lang::ParsedFile) -> Vec<Endpoint> {
     use crate::lang::Syntax;
     let mut out = Vec::new();
     match &file.syntax {

@@ -28,7 +28,7 @@ pub static RULE: RuleMeta = RuleMeta {
 fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
     let cfg = &ctx.config.webhooks;
     let cols = &ctx.config.tenant.columns;
-    for e in routes::endpoints(file) {
+    for e in &routes::endpoints(file).0 {
         if !routes::path_has_word(&e.route, &cfg.path_words) || is_read(&e.route) {
             continue;
         }

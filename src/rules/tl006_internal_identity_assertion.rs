@@ -35,10 +35,8 @@ pub static RULE: RuleMeta = RuleMeta {
 
 fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
     let cfg = ctx.config;
-    let judged: Vec<(Route, Flow)> = routes::endpoints(file)
-        .into_iter()
-        .map(|e| (e.route, e.flow))
-        .collect();
+    let endpoints = routes::endpoints(file);
+    let judged: Vec<(&Route, &Flow)> = endpoints.0.iter().map(|e| (&e.route, &e.flow)).collect();
     // A middleware of this file that checks the secret guards every route.
     let guarded_file = judged
         .iter()

@@ -24,7 +24,7 @@ pub static RULE: RuleMeta = RuleMeta {
 };
 
 fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
-    for e in routes::endpoints(file) {
+    for e in &routes::endpoints(file).0 {
         if routes::path_has_word(&e.route, &ctx.config.admin.path_words) {
             out.extend(judge(ctx.config, &e.route, &e.flow));
         }

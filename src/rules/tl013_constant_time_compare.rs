@@ -409,11 +409,11 @@ fn check_python(ctx: &Ctx, root: Node, src: &str, text_path: bool, out: &mut Vec
         needs_import,
         foreign,
     };
+    let tests = python::may_have_tests(src);
+    let in_tests = |n: Node| tests && python::in_test_function(n, src);
     python::walk(root, &mut |n| match n.kind() {
-        "comparison_operator" if !in_assert(n) && !python::in_test_function(n, src) => {
-            py.compare(n, out)
-        }
-        "call" if !python::in_test_function(n, src) => {
+        "comparison_operator" if !in_assert(n) && !in_tests(n) => py.compare(n, out),
+        "call" if !in_tests(n) => {
             py.prefix_check(n, out);
             py.encoded_operands(n, out);
         }

@@ -702,7 +702,7 @@ mod py {
             if self.ctx.index.models.contains_key(name) {
                 return Some(name.to_string());
             }
-            if n.kind() != "identifier" {
+            if n.kind() != "identifier" || !self.src.contains("aliased(") {
                 return None;
             }
             let rhs = self.assignment_before(n, name)?;
@@ -762,6 +762,19 @@ mod py {
                 return None;
             }
             if n.kind() != "call" {
+                return None;
+            }
+            // The called name's last part decides; most calls stop here.
+            let callee = n.child_by_field_name("function")?;
+            let tail = match callee.kind() {
+                "attribute" => callee.child_by_field_name("attribute")?,
+                "identifier" => callee,
+                _ => return None,
+            };
+            if !matches!(
+                self.text(tail),
+                "select" | "update" | "delete" | "query" | "get"
+            ) {
                 return None;
             }
             let name = python::call_name(n, self.src)?;

@@ -219,8 +219,9 @@ fn check_python(ctx: &Ctx, root: Node, src: &str, out: &mut Vec<Diagnostic>) {
             .map(|(_, _, b)| b.clone())
             .collect(),
     };
+    let tests = python::may_have_tests(src);
     python::walk(root, &mut |n| {
-        if n.kind() != "call" || python::in_test_function(n, src) {
+        if n.kind() != "call" || (tests && python::in_test_function(n, src)) {
             return;
         }
         let Some((lib, func, name)) = py.jwt_call(n) else {

@@ -66,8 +66,9 @@ struct Judged {
 fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
     let cfg = ctx.config;
     let judged: Vec<Judged> = routes::endpoints(file)
-        .into_iter()
-        .filter_map(|e| judge(cfg, e.route, &e.flow))
+        .0
+        .iter()
+        .filter_map(|e| judge(cfg, e.route.clone(), &e.flow))
         .collect();
     for j in &judged {
         let (Some(load), None) = (&j.load, &j.evidence) else {
