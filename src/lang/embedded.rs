@@ -125,6 +125,15 @@ fn strip_leading_comments(mut t: &str) -> &str {
 /// Decode one Python string literal (prefix and quotes included) that
 /// starts at host offset `base`.
 pub fn decode_python_string(lit: &str, base: usize) -> Option<Decoded> {
+    decode_python_string_with(lit, base, None)
+}
+
+/// A loop variable and the literal value it holds in one iteration.
+type Binding<'a> = Option<(&'a str, &'a str)>;
+
+/// [`decode_python_string`], writing `value` where an f-string
+/// interpolates exactly `{name}`.
+fn decode_python_string_with(lit: &str, base: usize, bind: Binding) -> Option<Decoded> {
     let prefix_len = lit.find(['\'', '"'])?;
     let prefix = lit[..prefix_len].to_ascii_lowercase();
     if !prefix.chars().all(|c| "rbuf".contains(c)) {
@@ -204,6 +213,7 @@ pub fn decode_python_string(lit: &str, base: usize) -> Option<Decoded> {
                 out.push('{', host);
             } else {
                 let mut depth = 1;
+                let mut expr = String::new();
                 for (_, c) in it.by_ref() {
                     match c {
                         '{' => depth += 1,
@@ -215,9 +225,15 @@ pub fn decode_python_string(lit: &str, base: usize) -> Option<Decoded> {
                         }
                         _ => {}
                     }
+                    expr.push(c);
                 }
-                out.push_str(INTERPOLATION, host);
-                out.interpolated = true;
+                match bind {
+                    Some((name, value)) if expr.trim() == name => out.push_str(value, host),
+                    _ => {
+                        out.push_str(INTERPOLATION, host);
+                        out.interpolated = true;
+                    }
+                }
             }
         } else if fstring && c == '}' && it.peek().is_some_and(|&(_, n)| n == '}') {
             it.next();
@@ -232,9 +248,13 @@ pub fn decode_python_string(lit: &str, base: usize) -> Option<Decoded> {
 /// Decode a string-valued expression: a literal, implicit concatenation,
 /// `+` of literals, parentheses.
 pub fn python_string_expr(node: Node, src: &str) -> Option<Decoded> {
+    python_string_expr_with(node, src, None)
+}
+
+fn python_string_expr_with(node: Node, src: &str, bind: Binding) -> Option<Decoded> {
     let node = python::unparen(node);
     match node.kind() {
-        "string" => decode_python_string(python::text(node, src), node.start_byte()),
+        "string" => decode_python_string_with(python::text(node, src), node.start_byte(), bind),
         "concatenated_string" => {
             let mut cursor = node.walk();
             let mut acc: Option<Decoded> = None;
@@ -242,7 +262,8 @@ pub fn python_string_expr(node: Node, src: &str) -> Option<Decoded> {
                 if part.kind() != "string" {
                     continue;
                 }
-                let d = decode_python_string(python::text(part, src), part.start_byte())?;
+                let d =
+                    decode_python_string_with(python::text(part, src), part.start_byte(), bind)?;
                 match acc.as_mut() {
                     Some(a) => a.append(d),
                     None => acc = Some(d),
@@ -255,8 +276,8 @@ pub fn python_string_expr(node: Node, src: &str) -> Option<Decoded> {
             if python::text(op, src) != "+" {
                 return None;
             }
-            let mut left = python_string_expr(node.child_by_field_name("left")?, src)?;
-            let right = python_string_expr(node.child_by_field_name("right")?, src)?;
+            let mut left = python_string_expr_with(node.child_by_field_name("left")?, src, bind)?;
+            let right = python_string_expr_with(node.child_by_field_name("right")?, src, bind)?;
             left.append(right);
             Some(left)
         }
@@ -330,10 +351,58 @@ pub fn from_python(tree: &Tree, src: &str) -> Vec<EmbeddedSql> {
                 .flatten()
         });
         if let Some(d) = decoded.filter(|d| looks_like_sql(&d.text)) {
-            out.push(EmbeddedSql::new(name, d));
+            // `for table in ("notes", "tags"): op.execute(f"… {table} …")`:
+            // one statement per table.
+            let unrolled: Vec<Decoded> = match (d.interpolated, loop_over_literals(n, src)) {
+                (true, Some((var, values))) => values
+                    .iter()
+                    .filter_map(|v| python_string_expr_with(arg, src, Some((var, v))))
+                    .filter(|u| !u.interpolated)
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if unrolled.is_empty() {
+                out.push(EmbeddedSql::new(name, d));
+            } else {
+                for u in unrolled {
+                    out.push(EmbeddedSql::new(name.clone(), u));
+                }
+            }
         }
     });
     out
+}
+
+/// The innermost `for <name> in (<string literals>)` around `n`, with its
+/// values.
+fn loop_over_literals<'s>(n: Node, src: &'s str) -> Option<(&'s str, Vec<String>)> {
+    let mut cur = n.parent();
+    while let Some(p) = cur {
+        match p.kind() {
+            "function_definition" | "class_definition" | "module" => return None,
+            "for_statement" => {
+                let left = p.child_by_field_name("left")?;
+                let mut right = python::unparen(p.child_by_field_name("right")?);
+                // `for table in TENANT_TABLES:` with the constant in this file.
+                if right.kind() == "identifier" {
+                    right = python::assignment_before(right, python::text(right, src), src)
+                        .map(python::unparen)?;
+                }
+                if left.kind() != "identifier" || !matches!(right.kind(), "tuple" | "list" | "set")
+                {
+                    return None;
+                }
+                let mut c = right.walk();
+                let values: Option<Vec<String>> = right
+                    .named_children(&mut c)
+                    .map(|v| python::string_value(v, src))
+                    .collect();
+                return Some((python::text(left, src), values?));
+            }
+            _ => cur = p.parent(),
+        }
+    }
+    None
 }
 
 /// `sql = """…"""` earlier in the same function (or module) than `ident`.
@@ -596,6 +665,26 @@ mod tests {
         assert_eq!(host_line_col(&f, &e[0], "WHERE"), (2, 27));
         assert_eq!(e[1].text, "SET search_path TO tl_arg");
         assert_eq!(host_line_col(&f, &e[1], "tl_arg"), (4, 37));
+    }
+
+    #[test]
+    fn python_loops_over_literal_tables_are_unrolled() {
+        let src = "def upgrade():\n    for table in (\"notes\", \"tags\"):\n        op.execute(f\"ALTER TABLE {table} FORCE ROW LEVEL SECURITY\")\n    for t in tables:\n        op.execute(f\"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY\")\n";
+        let f = ParsedFile::parse("m.py", Language::Python, src).unwrap();
+        let e = f.embedded_sql();
+        let texts: Vec<&str> = e.iter().map(|x| x.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "ALTER TABLE notes FORCE ROW LEVEL SECURITY",
+                "ALTER TABLE tags FORCE ROW LEVEL SECURITY",
+                // not a literal list: the value stays unknown
+                "ALTER TABLE tl_arg ENABLE ROW LEVEL SECURITY",
+            ]
+        );
+        // Both unrolled statements point at the one literal in the file.
+        assert_eq!(host_line_col(&f, &e[0], "FORCE"), (3, 42));
+        assert_eq!(host_line_col(&f, &e[1], "FORCE"), (3, 42));
     }
 
     #[test]

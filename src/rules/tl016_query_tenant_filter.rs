@@ -1225,7 +1225,7 @@ mod py {
 
         fn report(
             &self,
-            root: Node,
+            root: Node<'t>,
             form: Form,
             model: &str,
             bad: &[&String],
@@ -1244,7 +1244,30 @@ mod py {
                 .or(cols.first())
                 .cloned()
                 .unwrap_or_default();
-            let var = pick_var(self.ctx, &scope, &col).unwrap_or_else(|| col.clone());
+            // For the suggestion, the caller's tenant read off an object
+            // (`user.org_id`) counts as well.
+            let mut known = scope.clone();
+            if let Some(f) = python::enclosing_function(root) {
+                python::walk(f, &mut |n| {
+                    let (Some(o), Some(a)) = (
+                        n.child_by_field_name("object"),
+                        n.child_by_field_name("attribute"),
+                    ) else {
+                        return;
+                    };
+                    let t = python::text(n, src);
+                    if n.kind() == "attribute"
+                        && o.kind() == "identifier"
+                        && !matches!(python::text(o, src), "self" | "cls")
+                        && self.model_of(o).is_none()
+                        && cols.iter().any(|c| c == python::text(a, src))
+                        && !known.iter().any(|k| k == t)
+                    {
+                        known.push(t.to_string());
+                    }
+                });
+            }
+            let var = pick_var(self.ctx, &known, &col).unwrap_or_else(|| col.clone());
             let table = self.table_of(model).cloned().unwrap_or_default();
             let tables: Vec<String> = bad
                 .iter()
@@ -1930,6 +1953,24 @@ mod tests {
             rust[0].suggestion.contains("notes.org_id = $2"),
             "{}",
             rust[0].suggestion
+        );
+    }
+
+    #[test]
+    fn suggestion_names_the_callers_tenant_attribute() {
+        let models = "from sqlalchemy import Column, String\n\nclass Note(Base):\n    __tablename__ = \"notes\"\n    id = Column(String, primary_key=True)\n    org_id = Column(String)\n";
+        let code = "from sqlalchemy import select\n\nasync def get_note(note_id, user, db):\n    audit(user.org_id)\n    return await db.execute(select(Note).where(Note.id == note_id))\n";
+        let cfg = Config::default();
+        let idx = index(&[("app/models.py", models), ("app/api.py", code)]);
+        let ctx = Ctx::new(&cfg, &idx, None);
+        let f = ParsedFile::parse("app/api.py", Language::Python, code).unwrap();
+        let mut out = Vec::new();
+        check(&ctx, &f, &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(
+            out[0].suggestion.contains("Note.org_id == user.org_id"),
+            "{}",
+            out[0].suggestion
         );
     }
 
