@@ -1138,6 +1138,14 @@ fn check_rust<'a>(f: &'a syn::File, keys: &RsKeys<'a>, r: &mut Report) {
                 },
                 syn::Expr::MethodCall(m) => {
                     let method = m.method.to_string();
+                    // Error plumbing around the connection:
+                    // `client.get_connection().map_err(internal)?`.
+                    if matches!(
+                        method.as_str(),
+                        "map_err" | "context" | "with_context" | "expect" | "unwrap"
+                    ) {
+                        return self.is_redis(&m.receiver, depth + 1);
+                    }
                     let connects = method.starts_with("get_")
                         && (method.contains("connection") || method.contains("pubsub"));
                     let chained = matches!(
