@@ -313,6 +313,7 @@ fn python_if(ctx: &Ctx, n: Node, src: &str, out: &mut Vec<Diagnostic>) {
         return;
     };
     let Some(x) = absent_operand(cond, src) else {
+        python_deny_only_when_listed(ctx, n, cond, body, src, out);
         return;
     };
     let Some(name) = value_name(x, src) else {
@@ -385,6 +386,78 @@ fn python_if(ctx: &Ctx, n: Node, src: &str, out: &mut Vec<Diagnostic>) {
             ));
         }
     }
+}
+
+/// `if allowed and org not in allowed: <deny>` in a guard: with no
+/// allow-list configured, the denial never runs and everything passes.
+fn python_deny_only_when_listed(
+    ctx: &Ctx,
+    n: Node,
+    cond: Node,
+    body: Node,
+    src: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let cond = python::unparen(cond);
+    if cond.kind() != "boolean_operator"
+        || cond
+            .child_by_field_name("operator")
+            .map(|o| python::text(o, src))
+            != Some("and")
+    {
+        return;
+    }
+    let (Some(left), Some(right)) = (
+        cond.child_by_field_name("left").map(python::unparen),
+        cond.child_by_field_name("right").map(python::unparen),
+    ) else {
+        return;
+    };
+    // `allowed` or `allowed is not None`
+    let list = match left.kind() {
+        "identifier" | "attribute" => left,
+        "comparison_operator" if python::text(left, src).ends_with("is not None") => {
+            match left.named_child(0) {
+                Some(l) => l,
+                None => return,
+            }
+        }
+        _ => return,
+    };
+    let shown = python::text(list, src);
+    let rt = python::text(right, src);
+    let excluded = right.kind() == "comparison_operator"
+        && rt
+            .split_once(" not in ")
+            .is_some_and(|(_, coll)| coll.trim() == shown);
+    if !excluded || !value_name(list, src).is_some_and(is_allow_list) {
+        return;
+    }
+    let func = python::enclosing_function(n);
+    let in_guard = func.is_some_and(|f| {
+        is_guard_fn(ctx, f, src)
+            || f.parent()
+                .and_then(|b| b.parent())
+                .filter(|c| c.kind() == "class_definition")
+                .and_then(|c| c.child_by_field_name("name"))
+                .is_some_and(|c| is_guard_name(ctx, python::text(c, src)))
+    });
+    let body_text = python::text(body, src);
+    let denies = body_text.contains("raise")
+        || body_text.contains("401")
+        || body_text.contains("403")
+        || body_text.contains("return False");
+    if !in_guard || !denies {
+        return;
+    }
+    out.push(Diagnostic::new(
+        n.start_byte()..cond.end_byte(),
+        format!(
+            "`{}` denies only when `{shown}` is set: with no allow-list configured every request passes",
+            func.map(|f| func_name(f, src)).unwrap_or("guard")
+        ),
+        format!("deny when there is no allow-list: `if not {shown} or {rt}:` (and reject a missing `{shown}` at start-up)"),
+    ));
 }
 
 /// `return allowed is None or x in allowed` in a guard.
