@@ -24,11 +24,45 @@ pub static RULE: RuleMeta = RuleMeta {
 };
 
 fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
-    for e in &routes::endpoints(file).0 {
-        if routes::path_has_word(&e.route, &ctx.config.admin.path_words) {
-            out.extend(judge(ctx.config, &e.route, &e.flow));
+    let endpoints = routes::endpoints(file);
+    let admin = &ctx.config.admin;
+    // The file's own guard and audit calls, for suggestions.
+    let used = |patterns: &[String], fallback: &str| {
+        endpoints
+            .0
+            .iter()
+            .find_map(|e| {
+                let dep = e
+                    .route
+                    .all_dependencies()
+                    .into_iter()
+                    .find(|d| routes::any_matches(patterns, d))
+                    .map(String::from);
+                dep.or_else(|| {
+                    e.flow
+                        .calls()
+                        .find(|s| s.via.is_none() && routes::any_matches(patterns, &s.name))
+                        .map(|s| s.name.clone())
+                })
+            })
+            .unwrap_or_else(|| example(patterns, fallback))
+    };
+    let names = Names {
+        platform: used(&admin.platform_guards, "require_platform_admin"),
+        audit: used(&admin.audit_calls, "audit_log"),
+    };
+    for e in &endpoints.0 {
+        if routes::path_has_word(&e.route, &admin.path_words) {
+            out.extend(judge(ctx.config, &e.route, &e.flow, &names));
         }
     }
+}
+
+/// What to call in suggestions: the file's own guard and audit calls
+/// when other handlers use them, else the configured names.
+struct Names {
+    platform: String,
+    audit: String,
 }
 
 /// The first plain name of a pattern list, for suggestions.
@@ -41,7 +75,7 @@ fn example(patterns: &[String], fallback: &str) -> String {
         .unwrap_or_else(|| fallback.to_string())
 }
 
-fn judge(cfg: &Config, r: &Route, flow: &Flow) -> Option<Diagnostic> {
+fn judge(cfg: &Config, r: &Route, flow: &Flow, names: &Names) -> Option<Diagnostic> {
     let admin = &cfg.admin;
     let tenant = r.params.iter().find(|p| {
         matches!(p.kind, ParamKind::Path | ParamKind::Query)
@@ -87,8 +121,7 @@ fn judge(cfg: &Config, r: &Route, flow: &Flow) -> Option<Diagnostic> {
         .iter()
         .any(|s| s.via.is_some() || s.args.iter().any(|a| !routes::value_uses(a, t).is_empty()));
 
-    let platform_name = example(&admin.platform_guards, "require_platform_admin");
-    let audit_name = example(&admin.audit_calls, "audit_log");
+    let (platform_name, audit_name) = (&names.platform, &names.audit);
     let mut missing = Vec::new();
     let mut fixes = Vec::new();
     match (&platform_guard, &admin_guard) {
