@@ -1256,9 +1256,10 @@ mod py {
                         return;
                     };
                     let t = python::text(n, src);
+                    let base = python::text(o, src);
                     if n.kind() == "attribute"
-                        && o.kind() == "identifier"
-                        && !matches!(python::text(o, src), "self" | "cls")
+                        && matches!(o.kind(), "identifier" | "attribute")
+                        && !matches!(base.split('.').next(), Some("self" | "cls"))
                         && self.model_of(o).is_none()
                         && cols.iter().any(|c| c == python::text(a, src))
                         && !known.iter().any(|k| k == t)
@@ -1285,9 +1286,10 @@ mod py {
                 rls_note(self.ctx, &table)
             );
             let pred = format!("{model}.{col} == {var}");
+            let obj = bound_var(root, src).map_or("obj", |(v, _)| v);
             let fix = match form {
                 Form::Get => format!(
-                    "check ownership after the read (`if obj is None or obj.{col} != {var}: raise ...`) or query `select({model}).where({model}.id == ..., {pred})`"
+                    "check ownership after the read (`if {obj} is None or {obj}.{col} != {var}: raise ...`) or query `select({model}).where({model}.id == ..., {pred})`"
                 ),
                 Form::Query => format!("add `.filter({pred})`"),
                 _ => format!("add `.where({pred})`"),
