@@ -429,7 +429,8 @@ pub fn context_facts(
             let useful = facts.deploy.is_some()
                 || !facts.facts.is_empty()
                 || facts.revision.is_some()
-                || facts.unread > 0;
+                || facts.unread > 0
+                || !facts.mounts.is_empty();
             useful.then_some((
                 facts,
                 Input {

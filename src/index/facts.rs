@@ -119,6 +119,18 @@ pub struct FileFacts {
     pub unread: usize,
     /// For a deploy file (Dockerfile, entrypoint, compose): its text.
     pub deploy: Option<String>,
+    /// Routers this file mounts from other modules, with their prefixes.
+    #[serde(default)]
+    pub mounts: Vec<Mount>,
+}
+
+/// `app.include_router(admin.router, prefix="/admin")`: the router named
+/// `router` of module `app.api.admin` is served under `/admin`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Mount {
+    pub module: String,
+    pub router: String,
+    pub prefix: String,
 }
 
 /// Words at least one of which appears in any SQL that states schema facts.
@@ -136,7 +148,14 @@ pub const SQL_TRIGGERS: &[&str] = &[
 
 /// Words of the Python constructs that state schema facts without SQL
 /// (alembic operations, declarative models).
-pub const PYTHON_TRIGGERS: &[&str] = &["create_table", "add_column", "drop_table", "__tablename__"];
+pub const PYTHON_TRIGGERS: &[&str] = &[
+    "create_table",
+    "add_column",
+    "drop_table",
+    "__tablename__",
+    "include_router(",
+    "register_blueprint(",
+];
 
 pub fn extract(file: &ParsedFile) -> FileFacts {
     let mut out = FileFacts {
@@ -419,8 +438,64 @@ fn role_bypass(toks: &[sql_tokens::Token], at: usize, out: &mut Vec<Event>) {
 
 // ------------------------------------------------------------ Python
 
+/// Routers of other modules mounted by this file, resolved through its
+/// imports (`from app.api import admin` + `admin.router`; `from
+/// app.api.admin import router as admin_router`; relative imports).
+fn mounts(path: &str, root: Node, src: &str) -> Vec<Mount> {
+    let found = python::router_mounts(root, src);
+    if found.is_empty() {
+        return Vec::new();
+    }
+    let package: Vec<&str> = {
+        let mut parts: Vec<&str> = path.trim_end_matches(".py").split('/').collect();
+        parts.pop();
+        parts
+    };
+    let absolute = |m: &str| -> String {
+        let dots = m.chars().take_while(|c| *c == '.').count();
+        if dots == 0 {
+            return m.to_string();
+        }
+        let keep = package.len().saturating_sub(dots - 1);
+        let mut parts: Vec<&str> = package[..keep].to_vec();
+        let rest = &m[dots..];
+        if !rest.is_empty() {
+            parts.push(rest);
+        }
+        parts.join(".")
+    };
+    let imports = python::imports(root, src);
+    let mut out = Vec::new();
+    for (expr, prefix) in found {
+        let (head, rest) = match expr.split_once('.') {
+            Some((h, r)) => (h, Some(r)),
+            None => (expr.as_str(), None),
+        };
+        let Some((m, name, _)) = imports.iter().find(|(_, _, bound)| bound == head) else {
+            continue;
+        };
+        let is_from = m != name;
+        let (module, router) = match (is_from, rest) {
+            // `from app.api import admin` … `admin.router`
+            (true, Some(r)) => (format!("{}.{name}", absolute(m)), r.to_string()),
+            // `from app.api.admin import router as admin_router`
+            (true, None) => (absolute(m), name.clone()),
+            // `import app.api.admin as admin` … `admin.router`
+            (false, Some(r)) => (m.clone(), r.to_string()),
+            (false, None) => continue,
+        };
+        out.push(Mount {
+            module,
+            router,
+            prefix,
+        });
+    }
+    out
+}
+
 fn python_facts(file: &ParsedFile, root: Node, out: &mut FileFacts) {
     let src = file.text();
+    out.mounts = mounts(&file.path, root, src);
     let down = python::function_ranges(root, src, "downgrade");
     let mut c = root.walk();
     for stmt in root.named_children(&mut c) {

@@ -23,6 +23,8 @@ pub struct ProjectIndex {
     files: BTreeMap<String, FileFacts>,
     /// (path, host offset) of each fact → its position in migration order.
     seq: HashMap<(String, usize), usize>,
+    /// Routers mounted by other modules (`include_router`).
+    pub mounts: Vec<facts::Mount>,
     /// The setting most policies read, computed on first use.
     learned: std::sync::OnceLock<Option<String>>,
 }
@@ -65,6 +67,7 @@ impl ProjectIndex {
             }
         }
         for f in files {
+            idx.mounts.extend(f.mounts.iter().cloned());
             if let Some(text) = &f.deploy {
                 let dir = deploy::service_dir_of(&f.path);
                 idx.deploy.entry(dir).or_default().push(text.clone());
@@ -72,6 +75,23 @@ impl ProjectIndex {
             idx.files.insert(f.path.clone(), f);
         }
         idx
+    }
+
+    /// The prefix under which another module mounts the router `router`
+    /// of the Python file at `path` (`app/api/admin.py`, or
+    /// `src/app/api/admin.py` for the module `app.api.admin`).
+    pub fn mount_prefix(&self, path: &str, router: &str) -> Option<String> {
+        let module = path
+            .trim_end_matches(".py")
+            .trim_end_matches("/__init__")
+            .replace('/', ".");
+        self.mounts
+            .iter()
+            .find(|m| {
+                m.router == router
+                    && (module == m.module || module.ends_with(&format!(".{}", m.module)))
+            })
+            .map(|m| m.prefix.clone())
     }
 
     /// The nearest directory at or above `path`'s directory that holds

@@ -333,6 +333,39 @@ fn last_assignment<'t>(scope: Node<'t>, name: &str, before: usize, src: &str) ->
     found
 }
 
+/// `app.include_router(<router>, prefix="/p")` and Flask's
+/// `register_blueprint(<bp>, url_prefix="/p")` in a file: the router
+/// expression's dotted text (`admin.router`) and the prefix.
+pub fn router_mounts(root: Node, src: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if !src.contains("include_router(") && !src.contains("register_blueprint(") {
+        return out;
+    }
+    walk(root, &mut |n| {
+        if n.kind() != "call" {
+            return;
+        }
+        let Some(name) = call_name(n, src) else {
+            return;
+        };
+        let kw = match name.rsplit('.').next().unwrap_or("") {
+            "include_router" => "prefix",
+            "register_blueprint" => "url_prefix",
+            _ => return,
+        };
+        let (Some(arg), Some(prefix)) = (
+            positional_args(n).first().copied(),
+            keyword_arg(n, kw, src).and_then(|v| string_value(v, src)),
+        ) else {
+            return;
+        };
+        if let Some(var) = dotted_name(arg, src) {
+            out.push((var, prefix));
+        }
+    });
+    out
+}
+
 /// The parameter node of `func` that binds `name` (plain, typed, default
 /// or typed-default parameter).
 pub fn parameter<'t>(func: Node<'t>, name: &str, src: &str) -> Option<Node<'t>> {

@@ -2,12 +2,16 @@
 //! TL006, TL012, TL023).
 //!
 //! A route is a handler function with its HTTP method, full path (router
-//! prefixes of the same file applied) and parameters, found in:
+//! prefixes applied: those of the same file, and for Python those under
+//! which another module of the project mounts the router, from the project
+//! index) and parameters, found in:
 //!
 //! - FastAPI / Starlette: `@app.get("/p")`, `@router.post(...)`,
 //!   `@router.api_route("/p", methods=[...])`, `add_api_route("/p", h)`,
 //!   `Route("/p", endpoint=h)`; `APIRouter(prefix=..., dependencies=[...])`
-//!   and `include_router(router, prefix=...)` in the same file; a
+//!   and `include_router(router, prefix=...)` in the same file or in the
+//!   module that imports the router (`from app.api import admin` …
+//!   `app.include_router(admin.router, prefix="/admin")`); a
 //!   `BaseHTTPMiddleware` subclass's `dispatch` is a middleware route.
 //! - Flask: `@app.route("/p", methods=[...])`, `@bp.post(...)`,
 //!   `Blueprint(..., url_prefix=...)`, `register_blueprint(bp, url_prefix=)`,
@@ -215,7 +219,13 @@ const ROUTER_CTORS: &[(&str, bool)] = &[
     ("Blueprint", true),
 ];
 
-pub fn python_routes<'t>(root: Node<'t>, src: &str) -> Vec<PyRoute<'t>> {
+/// The routes of a Python file; `mounted` gives the prefix under which
+/// another module of the project mounts one of its routers.
+pub fn python_routes<'t>(
+    root: Node<'t>,
+    src: &str,
+    mounted: &dyn Fn(&str) -> Option<String>,
+) -> Vec<PyRoute<'t>> {
     let imports = python::imports(root, src);
     let web = imports.iter().any(|(m, _, _)| {
         let top = m.split('.').next().unwrap_or("");
@@ -226,69 +236,57 @@ pub fn python_routes<'t>(root: Node<'t>, src: &str) -> Vec<PyRoute<'t>> {
         .any(|(m, _, _)| m.starts_with("flask") || m.starts_with("quart"));
     // Routers and their prefixes.
     let mut routers: HashMap<String, Router> = HashMap::new();
-    let mut mounts: Vec<(String, String)> = Vec::new();
-    python::walk(root, &mut |n| match n.kind() {
-        "assignment" => {
-            let (Some(l), Some(r)) = (
-                n.child_by_field_name("left"),
-                n.child_by_field_name("right"),
-            ) else {
-                return;
-            };
-            if r.kind() != "call" {
-                return;
-            }
-            let Some(ctor) = python::call_name(r, src) else {
-                return;
-            };
-            let last = ctor.rsplit('.').next().unwrap_or("");
-            let Some(&(_, flask)) = ROUTER_CTORS.iter().find(|(c, _)| *c == last) else {
-                return;
-            };
-            let Some(var) = python::dotted_name(l, src) else {
-                return;
-            };
-            let kw = if flask { "url_prefix" } else { "prefix" };
-            let prefix = python::keyword_arg(r, kw, src)
-                .and_then(|v| python::string_value(v, src))
-                .unwrap_or_default();
-            let deps = python::keyword_arg(r, "dependencies", src)
-                .map(|d| depends_in(d, src))
-                .unwrap_or_default();
-            routers.insert(
-                var,
-                Router {
-                    prefix,
-                    deps,
-                    flask,
-                },
-            );
+    python::walk(root, &mut |n| {
+        if n.kind() != "assignment" {
+            return;
         }
-        "call" => {
-            let Some(name) = python::call_name(n, src) else {
-                return;
-            };
-            let last = name.rsplit('.').next().unwrap_or("");
-            let kw = match last {
-                "include_router" => "prefix",
-                "register_blueprint" => "url_prefix",
-                _ => return,
-            };
-            let (Some(arg), Some(prefix)) = (
-                python::positional_args(n).first().copied(),
-                python::keyword_arg(n, kw, src).and_then(|v| python::string_value(v, src)),
-            ) else {
-                return;
-            };
-            if let Some(var) = python::dotted_name(arg, src) {
-                mounts.push((var, prefix));
-            }
+        let (Some(l), Some(r)) = (
+            n.child_by_field_name("left"),
+            n.child_by_field_name("right"),
+        ) else {
+            return;
+        };
+        if r.kind() != "call" {
+            return;
         }
-        _ => {}
+        let Some(ctor) = python::call_name(r, src) else {
+            return;
+        };
+        let last = ctor.rsplit('.').next().unwrap_or("");
+        let Some(&(_, flask)) = ROUTER_CTORS.iter().find(|(c, _)| *c == last) else {
+            return;
+        };
+        let Some(var) = python::dotted_name(l, src) else {
+            return;
+        };
+        let kw = if flask { "url_prefix" } else { "prefix" };
+        let prefix = python::keyword_arg(r, kw, src)
+            .and_then(|v| python::string_value(v, src))
+            .unwrap_or_default();
+        let deps = python::keyword_arg(r, "dependencies", src)
+            .map(|d| depends_in(d, src))
+            .unwrap_or_default();
+        routers.insert(
+            var,
+            Router {
+                prefix,
+                deps,
+                flask,
+            },
+        );
     });
-    for (var, prefix) in mounts {
-        if let Some(r) = routers.get_mut(&var) {
-            r.prefix = join_path(&prefix, &r.prefix);
+    let mounts = python::router_mounts(root, src);
+    for (var, prefix) in &mounts {
+        if let Some(r) = routers.get_mut(var) {
+            r.prefix = join_path(prefix, &r.prefix);
+        }
+    }
+    // Routers mounted by another module of the project.
+    for (var, r) in routers.iter_mut() {
+        if !mounts.iter().any(|(v, _)| v == var) {
+            if let Some(prefix) = mounted(var) {
+                r.prefix = join_path(&prefix, &r.prefix);
+            }
         }
     }
     let functions = top_functions(root, src);
@@ -797,21 +795,25 @@ pub struct Endpoint {
 
 /// Every route of a parsed Python or Rust file outside test code,
 /// discovered once per file for all the endpoint rules.
-pub fn endpoints(file: &crate::lang::ParsedFile) -> std::sync::Arc<Endpoints> {
-    file.derived(|f| Endpoints(discover(f)))
+pub fn endpoints(
+    file: &crate::lang::ParsedFile,
+    index: &crate::index::ProjectIndex,
+) -> std::sync::Arc<Endpoints> {
+    file.derived(|f| Endpoints(discover(f, index)))
 }
 
 /// The endpoints of one file.
 pub struct Endpoints(pub Vec<Endpoint>);
 
-fn discover(file: &crate::lang::ParsedFile) -> Vec<Endpoint> {
+fn discover(file: &crate::lang::ParsedFile, index: &crate::index::ProjectIndex) -> Vec<Endpoint> {
     use crate::lang::Syntax;
     let mut out = Vec::new();
     match &file.syntax {
         Syntax::Python(tree) => {
             let root = tree.root_node();
             let src = file.text();
-            for r in python_routes(root, src) {
+            let mounted = |router: &str| index.mount_prefix(&file.path, router);
+            for r in python_routes(root, src, &mounted) {
                 if python::in_test_function(r.func, src) {
                     continue;
                 }
@@ -1505,7 +1507,7 @@ mod tests {
 
     fn py(src: &str) -> Vec<Route> {
         let tree = python::parse(src).unwrap();
-        python_routes(tree.root_node(), src)
+        python_routes(tree.root_node(), src, &|_| None)
             .into_iter()
             .map(|r| r.route)
             .collect()
@@ -1725,7 +1727,7 @@ async def hook(request: Request, db=Depends(get_db)):
 "#;
         let tree = python::parse(src).unwrap();
         let root = tree.root_node();
-        let r = python_routes(root, src);
+        let r = python_routes(root, src, &|_| None);
         let flow = python_flow(r[0].func, root, src);
         let names: Vec<&str> = flow.calls().map(|s| s.name.as_str()).collect();
         assert_eq!(

@@ -18,7 +18,7 @@ pub static RULE: RuleMeta = RuleMeta {
     summary: "Webhook handlers verify, replay-check and resolve the tenant before any side effect",
     doc: include_str!("../../rules/TL005-webhook-verification.md"),
     triggers: |c| c.webhooks.path_words.clone(),
-    needs_index: false,
+    needs_index: true,
     needs_pr_body: false,
     embedded_sql_only: false,
     applies_to: super::any_path,
@@ -28,7 +28,7 @@ pub static RULE: RuleMeta = RuleMeta {
 fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
     let cfg = &ctx.config.webhooks;
     let cols = &ctx.config.tenant.columns;
-    for e in &routes::endpoints(file).0 {
+    for e in &routes::endpoints(file, ctx.index).0 {
         if !routes::path_has_word(&e.route, &cfg.path_words) || is_read(&e.route) {
             continue;
         }

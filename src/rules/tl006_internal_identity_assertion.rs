@@ -26,7 +26,7 @@ pub static RULE: RuleMeta = RuleMeta {
         }
         out
     },
-    needs_index: false,
+    needs_index: true,
     needs_pr_body: false,
     embedded_sql_only: false,
     applies_to: super::any_path,
@@ -35,7 +35,7 @@ pub static RULE: RuleMeta = RuleMeta {
 
 fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
     let cfg = ctx.config;
-    let endpoints = routes::endpoints(file);
+    let endpoints = routes::endpoints(file, ctx.index);
     let judged: Vec<(&Route, &Flow)> = endpoints.0.iter().map(|e| (&e.route, &e.flow)).collect();
     // A middleware of this file that checks the secret guards every route.
     let guarded_file = judged

@@ -16,7 +16,7 @@ pub static RULE: RuleMeta = RuleMeta {
     summary: "Admin endpoints acting on another tenant check platform admin and audit the target",
     doc: include_str!("../../rules/TL012-platform-admin-gating.md"),
     triggers: |c| c.admin.path_words.clone(),
-    needs_index: false,
+    needs_index: true,
     needs_pr_body: false,
     embedded_sql_only: false,
     applies_to: super::any_path,
@@ -24,7 +24,7 @@ pub static RULE: RuleMeta = RuleMeta {
 };
 
 fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
-    let endpoints = routes::endpoints(file);
+    let endpoints = routes::endpoints(file, ctx.index);
     let admin = &ctx.config.admin;
     // The file's own guard and audit calls, for suggestions.
     let used = |patterns: &[String], fallback: &str| {

@@ -18,7 +18,7 @@ pub static RULE: RuleMeta = RuleMeta {
     summary: "Handlers that load a resource by id check the caller's ownership",
     doc: include_str!("../../rules/TL023-resource-ownership.md"),
     triggers: |_| super::words(&["_id", "id}", "id>", ":id", "{id", "<id"]),
-    needs_index: false,
+    needs_index: true,
     needs_pr_body: false,
     embedded_sql_only: false,
     applies_to: super::any_path,
@@ -65,7 +65,7 @@ struct Judged {
 
 fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
     let cfg = ctx.config;
-    let judged: Vec<Judged> = routes::endpoints(file)
+    let judged: Vec<Judged> = routes::endpoints(file, ctx.index)
         .0
         .iter()
         .filter_map(|e| judge(cfg, e.route.clone(), &e.flow))
