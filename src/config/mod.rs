@@ -446,7 +446,7 @@ impl Default for AdminConfig {
 /// "*internal_api_key*"]`, `identity-assertions = ["*identity*assert*",
 /// "*assert*identity*", "*asserter.verify*"]`, `user-auth =
 /// ["*current_user*", "*jwt*", "*oauth*", "*bearer*", "*oidc*"]`,
-/// `id-fields = ["org_id", "tenant_id", "user_id"]`.
+/// `id-fields = ["org_id", "tenant_id", "user_id"]`, `caller-header = ""`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct InternalConfig {
@@ -463,6 +463,10 @@ pub struct InternalConfig {
     /// Request fields that name a tenant or user, besides the `[tenant]
     /// columns`.
     pub id_fields: Vec<String>,
+    /// The header a service sends to name itself on internal calls
+    /// (`X-Caller-Service`); a call that sends the internal secret without
+    /// it is reported (SOFT). Empty: not checked.
+    pub caller_header: String,
 }
 
 impl Default for InternalConfig {
@@ -488,6 +492,7 @@ impl Default for InternalConfig {
             id_fields: ["org_id", "tenant_id", "user_id"]
                 .map(String::from)
                 .to_vec(),
+            caller_header: String::new(),
         }
     }
 }

@@ -112,6 +112,8 @@ fn klai() -> Config {
         .identity_assertions
         .push("IdentityAsserter.verify".into());
     c.internal.user_auth.push("*zitadel*".into());
+    // Check 6, caller side: every consumer names itself.
+    c.internal.caller_header = "X-Caller-Service".into();
     // Check 2: portal sessions come from `AsyncSessionLocal`; background
     // tasks use `tenant_scoped_session(org_id)` or `cross_org_session()`.
     c.session.tenant_setters = vec!["set_tenant".into()];
@@ -300,6 +302,9 @@ identity-assertions = [{internal_assertions}]
 user-auth = [{internal_user_auth}]
 # Body and query fields that must not be trusted before the assertion.
 id-fields = [{internal_ids}]
+# Header a service sends to name itself on internal calls; a call sending
+# the internal secret without it is reported (SOFT). Empty: not checked.
+caller-header = "{caller_header}"
 
 [session]
 # Raw session factories that open a session without a tenant (TL002);
@@ -395,6 +400,7 @@ document = "{document}"
         internal_assertions = list(&c.internal.identity_assertions),
         internal_user_auth = list(&c.internal.user_auth),
         internal_ids = list(&c.internal.id_fields),
+        caller_header = c.internal.caller_header,
         session_factories = list(&c.session.factories),
         session_setters = list(&c.session.tenant_setters),
         session_helpers = list(&c.session.scoped_helpers),

@@ -35,6 +35,9 @@ pub static RULE: RuleMeta = RuleMeta {
 
 fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
     let cfg = ctx.config;
+    if let crate::lang::Syntax::Python(tree) = &file.syntax {
+        caller_side(&cfg.internal, tree.root_node(), file.text(), out);
+    }
     let endpoints = routes::endpoints(file, ctx.index);
     let judged: Vec<(&Route, &Flow)> = endpoints.0.iter().map(|e| (&e.route, &e.flow)).collect();
     // A middleware of this file that checks the secret guards every route.
@@ -50,6 +53,86 @@ fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
             out.push(d);
         }
     }
+}
+
+/// The SOFT companion: an outbound call (or a client built) with the
+/// internal secret in its headers but not `[internal] caller-header`, so
+/// the receiving service cannot tell which service calls it.
+fn caller_side(
+    cfg: &InternalConfig,
+    root: tree_sitter::Node,
+    src: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    use crate::lang::python;
+    if cfg.caller_header.is_empty() {
+        return;
+    }
+    let caller = norm(&cfg.caller_header);
+    python::walk(root, &mut |call| {
+        if call.kind() != "call" {
+            return;
+        }
+        let Some(arg) = python::keyword_arg(call, "headers", src) else {
+            return;
+        };
+        // `headers=headers` built earlier in the function.
+        let (dict, named) = match python::unparen(arg) {
+            a if a.kind() == "identifier" => (
+                python::assignment_before(a, python::text(a, src), src),
+                Some(python::text(a, src)),
+            ),
+            a => (Some(a), None),
+        };
+        let Some(dict) = dict.filter(|d| d.kind() == "dictionary") else {
+            return;
+        };
+        let mut c = dict.walk();
+        let mut keys = Vec::new();
+        let mut secret = None;
+        for pair in dict.named_children(&mut c) {
+            if pair.kind() != "pair" {
+                // `**base_headers`: what it adds is unknown.
+                return;
+            }
+            let key = pair.child_by_field_name("key");
+            let value = pair.child_by_field_name("value");
+            let Some(k) = key.and_then(|k| python::string_value(k, src)) else {
+                return;
+            };
+            let v = value.map(|v| python::text(v, src)).unwrap_or("");
+            if secret.is_none()
+                && (routes::any_matches(&cfg.secret_markers, &norm(&k))
+                    || routes::any_matches(&cfg.secret_markers, &norm(v)))
+            {
+                secret = Some(k.clone());
+            }
+            keys.push(norm(&k));
+        }
+        let Some(secret) = secret else { return };
+        if keys.contains(&caller) {
+            return;
+        }
+        let mut d = Diagnostic::new(
+            call.byte_range(),
+            format!(
+                "Internal call sends `{secret}` without `{}`: the called service cannot tell which service is asking",
+                cfg.caller_header
+            ),
+            match named {
+                Some(h) => format!(
+                    "add `\"{}\": \"<this service's name>\"` to `{h}`",
+                    cfg.caller_header
+                ),
+                None => format!(
+                    "add `\"{}\": \"<this service's name>\"` next to `\"{secret}\"`",
+                    cfg.caller_header
+                ),
+            },
+        );
+        d.severity = Some(Severity::Soft);
+        out.push(d);
+    });
 }
 
 fn norm(s: &str) -> String {
