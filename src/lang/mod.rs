@@ -11,6 +11,7 @@ pub mod rust;
 pub mod source;
 pub mod sql;
 pub mod sql_tokens;
+pub mod template;
 
 use std::sync::OnceLock;
 

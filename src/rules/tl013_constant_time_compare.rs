@@ -1740,24 +1740,19 @@ impl<'ast> Rs<'_, '_, 'ast> {
 
 /// `{name}` and `{name:?}` captures in a format string.
 fn inline_captures(fmt: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = fmt;
-    while let Some(i) = rest.find('{') {
-        rest = &rest[i + 1..];
-        if rest.starts_with('{') {
-            rest = &rest[1..];
-            continue;
-        }
-        let end = rest.find(['}', ':']).unwrap_or(rest.len());
-        let name = &rest[..end];
-        if !name.is_empty()
-            && name.chars().all(|c| c.is_alphanumeric() || c == '_')
-            && !name.chars().all(|c| c.is_ascii_digit())
-        {
-            out.push(name.to_string());
-        }
-    }
-    out
+    use crate::lang::template::{pieces, Piece};
+    pieces(fmt)
+        .into_iter()
+        .filter_map(|p| match p {
+            Piece::Hole(h) => Some(h.split(':').next().unwrap_or("").to_string()),
+            Piece::Lit(_) => None,
+        })
+        .filter(|name| {
+            !name.is_empty()
+                && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+                && !name.chars().all(|c| c.is_ascii_digit())
+        })
+        .collect()
 }
 
 /// `Some(x)` / `Ok(x)` → `x`.

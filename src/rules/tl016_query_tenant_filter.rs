@@ -1822,30 +1822,14 @@ mod rs {
 
     /// `{}` / `{name}` holes of a format string as placeholders.
     pub fn fill_holes(s: &str) -> String {
-        let mut out = String::with_capacity(s.len());
-        let mut chars = s.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '{' if chars.peek() == Some(&'{') => {
-                    chars.next();
-                    out.push('{');
-                }
-                '}' if chars.peek() == Some(&'}') => {
-                    chars.next();
-                    out.push('}');
-                }
-                '{' => {
-                    for x in chars.by_ref() {
-                        if x == '}' {
-                            break;
-                        }
-                    }
-                    out.push_str(embedded::INTERPOLATION);
-                }
-                _ => out.push(c),
-            }
-        }
-        out
+        use crate::lang::template::{pieces, Piece};
+        pieces(s)
+            .into_iter()
+            .map(|p| match p {
+                Piece::Lit(l) => l,
+                Piece::Hole(_) => embedded::INTERPOLATION.to_string(),
+            })
+            .collect()
     }
 }
 

@@ -1467,49 +1467,35 @@ mod py {
 
     /// Parts of `template.format(args)`.
     fn format_parts<'t>(t: &str, call: Node<'t>, src: &'t str) -> Vec<Part<Val<'t>>> {
+        use crate::lang::template::{pieces, Piece};
         let positional = python::positional_args(call);
         let mut out = Vec::new();
         let mut lit = String::new();
         let mut auto = 0;
-        let mut it = t.chars().peekable();
-        while let Some(c) = it.next() {
-            match c {
-                '{' if it.peek() == Some(&'{') => {
-                    it.next();
-                    lit.push('{');
+        for piece in pieces(t) {
+            let field = match piece {
+                Piece::Lit(l) => {
+                    lit.push_str(&l);
+                    continue;
                 }
-                '}' if it.peek() == Some(&'}') => {
-                    it.next();
-                    lit.push('}');
-                }
-                '{' => {
-                    let mut field = String::new();
-                    for c in it.by_ref() {
-                        if c == '}' {
-                            break;
-                        }
-                        field.push(c);
-                    }
-                    let name: String = field
-                        .split(['!', ':', '.', '['])
-                        .next()
-                        .unwrap_or("")
-                        .to_string();
-                    out.push(Part::Lit(std::mem::take(&mut lit)));
-                    let node = if name.is_empty() {
-                        auto += 1;
-                        positional.get(auto - 1).copied()
-                    } else if let Ok(i) = name.parse::<usize>() {
-                        positional.get(i).copied()
-                    } else {
-                        python::keyword_arg(call, &name, src)
-                    };
-                    let field =
-                        (!name.is_empty() && name.parse::<usize>().is_err()).then_some(name);
-                    out.push(Part::Val(Val { node, field }));
-                }
-                _ => lit.push(c),
-            }
+                Piece::Hole(h) => h,
+            };
+            let name: String = field
+                .split(['!', ':', '.', '['])
+                .next()
+                .unwrap_or("")
+                .to_string();
+            out.push(Part::Lit(std::mem::take(&mut lit)));
+            let node = if name.is_empty() {
+                auto += 1;
+                positional.get(auto - 1).copied()
+            } else if let Ok(i) = name.parse::<usize>() {
+                positional.get(i).copied()
+            } else {
+                python::keyword_arg(call, &name, src)
+            };
+            let field = (!name.is_empty() && name.parse::<usize>().is_err()).then_some(name);
+            out.push(Part::Val(Val { node, field }));
         }
         out.push(Part::Lit(lit));
         out
@@ -2454,51 +2440,37 @@ mod rs {
         let mut out = Vec::new();
         let mut lit = String::new();
         let mut auto = 0;
-        let mut chars = template.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '{' if chars.peek() == Some(&'{') => {
-                    chars.next();
-                    lit.push('{');
+        for piece in crate::lang::template::pieces(&template) {
+            let spec = match piece {
+                crate::lang::template::Piece::Lit(l) => {
+                    lit.push_str(&l);
+                    continue;
                 }
-                '}' if chars.peek() == Some(&'}') => {
-                    chars.next();
-                    lit.push('}');
+                crate::lang::template::Piece::Hole(h) => h,
+            };
+            let name = spec.split(':').next().unwrap_or("").trim().to_string();
+            out.push(Part::Lit(std::mem::take(&mut lit)));
+            let val = if name.is_empty() {
+                auto += 1;
+                Val {
+                    expr: positional.get(auto - 1).cloned(),
+                    name: None,
                 }
-                '{' => {
-                    let mut spec = String::new();
-                    for c in chars.by_ref() {
-                        if c == '}' {
-                            break;
-                        }
-                        spec.push(c);
-                    }
-                    let name = spec.split(':').next().unwrap_or("").trim().to_string();
-                    out.push(Part::Lit(std::mem::take(&mut lit)));
-                    let val = if name.is_empty() {
-                        auto += 1;
-                        Val {
-                            expr: positional.get(auto - 1).cloned(),
-                            name: None,
-                        }
-                    } else if let Ok(i) = name.parse::<usize>() {
-                        Val {
-                            expr: positional.get(i).cloned(),
-                            name: None,
-                        }
-                    } else {
-                        Val {
-                            expr: named
-                                .iter()
-                                .find(|(n, _)| *n == name)
-                                .map(|(_, e)| e.clone()),
-                            name: Some(name),
-                        }
-                    };
-                    out.push(Part::Val(val));
+            } else if let Ok(i) = name.parse::<usize>() {
+                Val {
+                    expr: positional.get(i).cloned(),
+                    name: None,
                 }
-                _ => lit.push(c),
-            }
+            } else {
+                Val {
+                    expr: named
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, e)| e.clone()),
+                    name: Some(name),
+                }
+            };
+            out.push(Part::Val(val));
         }
         out.push(Part::Lit(lit));
         out
