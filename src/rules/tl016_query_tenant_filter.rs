@@ -1666,8 +1666,18 @@ mod rs {
             // diesel DSL: a filter on the table's tenant column anywhere in
             // the function (boxed queries are filtered over statements).
             let dsl = std::mem::take(&mut self.dsl);
+            // `notes::table` names the table `#[sql_name = "…"]` renames.
+            let index = self.ctx.index;
+            let sql_name = |t: &str| {
+                index
+                    .models
+                    .get(t)
+                    .cloned()
+                    .unwrap_or_else(|| t.to_string())
+            };
+            let tenant_columns = |t: &str| index.tenant_columns(&sql_name(t), self.ctx.config);
             for (range, table, joined) in dsl {
-                let cols = self.ctx.index.tenant_columns(&table, self.ctx.config);
+                let cols = tenant_columns(&table);
                 if cols.is_empty() {
                     continue;
                 }
@@ -1680,14 +1690,7 @@ mod rs {
                 let filtered = self.filters.iter().any(|(at, t, c)| {
                     within.contains(at)
                         && match t {
-                            Some(t) => {
-                                tables.contains(&t)
-                                    && self
-                                        .ctx
-                                        .index
-                                        .tenant_columns(t, self.ctx.config)
-                                        .contains(c)
-                            }
+                            Some(t) => tables.contains(&t) && tenant_columns(t).contains(c),
                             None => cols.contains(c),
                         }
                 });
@@ -1704,18 +1707,13 @@ mod rs {
                 let var = pick_var(self.ctx, &scope, &col).unwrap_or_else(|| col.clone());
                 let title = format!(
                     "diesel query on `{table}` without constraining its tenant column `{table}.{col}`{}",
-                    rls_note(self.ctx, &table)
+                    rls_note(self.ctx, &sql_name(&table))
                 );
                 let fix = format!(
                     "add `.filter({table}::{col}.eq({var}))` (or mark a deliberate cross-tenant query with `// cross-org-by-design: <reason>`)"
                 );
-                self.found.push(diagnostic(
-                    self.ctx,
-                    range,
-                    std::slice::from_ref(&table),
-                    title,
-                    fix,
-                ));
+                self.found
+                    .push(diagnostic(self.ctx, range, &[sql_name(&table)], title, fix));
             }
         }
     }
