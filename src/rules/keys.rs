@@ -1801,7 +1801,7 @@ pub(crate) struct RsKeys<'a> {
 }
 
 impl<'a> RsKeys<'a> {
-    fn text(&self, e: &dyn Spanned) -> String {
+    pub fn text(&self, e: &dyn Spanned) -> String {
         let r = self.file.range(e.span());
         self.file.src.text.get(r).unwrap_or("").to_string()
     }
@@ -2155,7 +2155,7 @@ impl<'a> RsKeys<'a> {
                 return Some(format!("{p}.{field}"));
             }
         }
-        if let Some(read) = self.tenant_read(f.body) {
+        if let Some(read) = self.tenant_read(f.body, 2) {
             return Some(read);
         }
         let column = self.markers.first_column()?;
@@ -2169,12 +2169,14 @@ impl<'a> RsKeys<'a> {
         })
     }
 
-    /// The first field or getter chain in `body` that reads a tenant
-    /// (`claims.org_id`, `ctx.tenant.id()`), as written.
-    fn tenant_read(&self, body: &syn::Block) -> Option<String> {
+    /// The first name, field or getter chain of at least `min_segments`
+    /// segments in `body` that reads a tenant (`claims.org_id`,
+    /// `ctx.tenant.id()`, `CURRENT_ORG.get()`), as written.
+    pub fn tenant_read(&self, body: &syn::Block, min_segments: usize) -> Option<String> {
         use syn::visit::Visit;
         struct V<'k, 'a> {
             keys: &'k RsKeys<'a>,
+            min: usize,
             found: Option<String>,
         }
         impl<'ast> Visit<'ast> for V<'_, '_> {
@@ -2183,10 +2185,12 @@ impl<'a> RsKeys<'a> {
                     return;
                 }
                 let peeled = rs_peel(e);
-                if matches!(peeled, syn::Expr::Field(_) | syn::Expr::MethodCall(_)) {
+                if matches!(peeled, syn::Expr::Field(_) | syn::Expr::MethodCall(_))
+                    || matches!(peeled, syn::Expr::Path(p) if p.path.segments.len() == 1)
+                {
                     if let Some(segs) = rs_segments(peeled) {
                         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-                        if segs.len() > 1 && self.keys.markers.flavor(&segs).is_some() {
+                        if segs.len() >= self.min && self.keys.markers.flavor(&segs).is_some() {
                             let text = self.keys.text(peeled);
                             if !text.is_empty() && !text.contains('\n') {
                                 self.found = Some(text);
@@ -2201,6 +2205,7 @@ impl<'a> RsKeys<'a> {
         }
         let mut v = V {
             keys: self,
+            min: min_segments,
             found: None,
         };
         v.visit_block(body);
