@@ -28,7 +28,7 @@ fn key(path: &str, bytes: &[u8]) -> String {
 impl FactsCache {
     /// Open (or start) the cache in `dir`; an unreadable cache is empty.
     pub fn open(dir: &Path) -> FactsCache {
-        let file = dir.join(format!("facts-v{}-f2.json", env!("CARGO_PKG_VERSION")));
+        let file = dir.join(format!("facts-v{}-f3.json", env!("CARGO_PKG_VERSION")));
         let stored = std::fs::read(&file)
             .ok()
             .and_then(|b| serde_json::from_slice::<Stored>(&b).ok())

@@ -99,6 +99,7 @@ pub struct Plan<'a> {
     /// SQL-executing calls per host language.
     sql_schema: AhoCorasick,
     py_schema: AhoCorasick,
+    rs_schema: AhoCorasick,
     py_hosts: AhoCorasick,
     rs_hosts: AhoCorasick,
     /// For each matcher pattern, the indexes of the rules it triggers.
@@ -135,6 +136,7 @@ impl<'a> Plan<'a> {
         };
         let sql_schema = words(facts::SQL_TRIGGERS);
         let py_schema = words(facts::PYTHON_TRIGGERS);
+        let rs_schema = words(facts::RUST_TRIGGERS);
         let py_hosts = words(lang::embedded::host_words(Language::Python));
         let rs_hosts = words(lang::embedded::host_words(Language::Rust));
         let excludes = globs(&config.exclude);
@@ -166,6 +168,7 @@ impl<'a> Plan<'a> {
             matcher,
             sql_schema,
             py_schema,
+            rs_schema,
             py_hosts,
             rs_hosts,
             pattern_rules,
@@ -197,7 +200,8 @@ impl<'a> Plan<'a> {
         let sql = || self.sql_schema.is_match(bytes) && self.has_sql_host(lang, bytes);
         match lang {
             Language::Python => self.py_schema.is_match(bytes) || sql(),
-            _ => sql(),
+            Language::Rust => self.rs_schema.is_match(bytes) || sql(),
+            Language::Sql => sql(),
         }
     }
 

@@ -1,6 +1,7 @@
-//! Schema facts of one file: what its SQL, alembic operations and
-//! SQLAlchemy models say about tables, RLS, policies, views, functions,
-//! roles and grants. Pure: a parsed file in, a list of events out.
+//! Schema facts of one file: what its SQL, alembic operations,
+//! SQLAlchemy models and diesel `table!` declarations say about tables,
+//! RLS, policies, views, functions, roles and grants. Pure: a parsed file
+//! in, a list of events out.
 
 use super::fallback;
 use crate::lang::sql_tokens::{self, Tok};
@@ -21,6 +22,9 @@ pub enum Origin {
     Sql,
     Alembic,
     Model,
+    /// diesel `table!` in `schema.rs`: generated from the database the
+    /// migrations built; declares columns, never creates anything.
+    Schema,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -157,6 +161,10 @@ pub const PYTHON_TRIGGERS: &[&str] = &[
     "register_blueprint(",
 ];
 
+/// Words of the Rust constructs that state schema facts without SQL
+/// (diesel's `table!` / `diesel::table!`).
+pub const RUST_TRIGGERS: &[&str] = &["table!"];
+
 pub fn extract(file: &ParsedFile) -> FileFacts {
     let mut out = FileFacts {
         path: file.path.clone(),
@@ -186,8 +194,10 @@ pub fn extract(file: &ParsedFile) -> FileFacts {
             f.reverting = site.reverting;
         }
     }
-    if let Syntax::Python(tree) = &file.syntax {
-        python_facts(file, tree.root_node(), &mut out);
+    match &file.syntax {
+        Syntax::Python(tree) => python_facts(file, tree.root_node(), &mut out),
+        Syntax::Rust(f) => rust_facts(file, f, &mut out),
+        Syntax::Sql(_) => {}
     }
     out
 }
@@ -433,6 +443,188 @@ fn role_bypass(toks: &[sql_tokens::Token], at: usize, out: &mut Vec<Event>) {
                 });
             }
         }
+    }
+}
+
+// ------------------------------------------------------------ Rust
+
+/// One table of a diesel `table!` macro.
+#[derive(Debug)]
+struct DieselTable {
+    /// The SQL name (`#[sql_name = "…"]`, else the Rust name).
+    table: String,
+    /// The Rust name (`notes` in `notes::table`).
+    rust_name: String,
+    columns: Vec<(String, String)>,
+    /// From the table's name to its column block.
+    span: (proc_macro2::Span, proc_macro2::Span),
+}
+
+/// diesel's `table!` / `diesel::table!` declarations (the `schema.rs`
+/// that `diesel print-schema` writes): each table with its columns, so
+/// that a project whose SQL migrations are not in the tree still knows its
+/// tenant columns.
+fn rust_facts(file: &ParsedFile, f: &syn::File, out: &mut FileFacts) {
+    use syn::visit::Visit;
+    struct V<'a> {
+        file: &'a ParsedFile,
+        out: &'a mut Vec<Fact>,
+    }
+    impl<'ast> Visit<'ast> for V<'_> {
+        fn visit_macro(&mut self, m: &'ast syn::Macro) {
+            if m.path.segments.last().is_some_and(|s| s.ident == "table") {
+                for t in diesel_tables(m.tokens.clone()) {
+                    let start = crate::lang::rust::span_range(t.span.0, &self.file.src).start;
+                    let end = crate::lang::rust::span_range(t.span.1, &self.file.src).end;
+                    let (columns, types) = t.columns.into_iter().unzip();
+                    self.out.push(Fact {
+                        event: Event::CreateTable {
+                            class: (t.rust_name != t.table).then_some(t.rust_name),
+                            table: t.table,
+                            columns,
+                            types,
+                            origin: Origin::Schema,
+                        },
+                        site: Site {
+                            path: self.file.path.clone(),
+                            range: start..end.max(start),
+                        },
+                        reverting: false,
+                    });
+                }
+            }
+            syn::visit::visit_macro(self, m);
+        }
+    }
+    V {
+        file,
+        out: &mut out.facts,
+    }
+    .visit_file(f);
+}
+
+/// `sql_name = "…"` inside an attribute's brackets.
+fn sql_name_attr(g: &proc_macro2::Group) -> Option<String> {
+    use proc_macro2::TokenTree as T;
+    let toks: Vec<T> = g.stream().into_iter().collect();
+    match toks.as_slice() {
+        [T::Ident(i), T::Punct(p), T::Literal(l)] if i == "sql_name" && p.as_char() == '=' => {
+            Some(l.to_string().trim_matches('"').to_string())
+        }
+        _ => None,
+    }
+}
+
+/// Tables of one `table!` body: `use …;` lines, `#[…]` attributes, then
+/// `[schema.]name [(pk, …)] { column -> Type, … }`, any number of times.
+fn diesel_tables(tokens: proc_macro2::TokenStream) -> Vec<DieselTable> {
+    use proc_macro2::{Delimiter, TokenTree as T};
+    let toks: Vec<T> = tokens.into_iter().collect();
+    let mut out = Vec::new();
+    let mut sql_name: Option<String> = None;
+    let mut name: Option<(String, proc_macro2::Span)> = None;
+    let mut i = 0;
+    while i < toks.len() {
+        match &toks[i] {
+            T::Ident(id) if id == "use" => {
+                while i < toks.len() && !matches!(&toks[i], T::Punct(p) if p.as_char() == ';') {
+                    i += 1;
+                }
+            }
+            T::Punct(p) if p.as_char() == '#' => {
+                if let Some(T::Group(g)) = toks.get(i + 1) {
+                    if g.delimiter() == Delimiter::Bracket {
+                        sql_name = sql_name_attr(g).or(sql_name);
+                        i += 1;
+                    }
+                }
+            }
+            // `schema.notes`: the table is the last name.
+            T::Ident(id) => {
+                let start = match (&name, i.checked_sub(1).map(|j| &toks[j])) {
+                    (Some((_, s)), Some(T::Punct(p))) if p.as_char() == '.' => *s,
+                    _ => id.span(),
+                };
+                name = Some((id.to_string().trim_start_matches("r#").to_string(), start));
+            }
+            T::Punct(p) if p.as_char() == '.' => {}
+            T::Group(g) if g.delimiter() == Delimiter::Parenthesis => {}
+            T::Group(g) if g.delimiter() == Delimiter::Brace => {
+                if let Some((rust_name, start)) = name.take() {
+                    let columns = diesel_columns(g.stream());
+                    if !columns.is_empty() {
+                        out.push(DieselTable {
+                            table: sql_name.take().unwrap_or_else(|| rust_name.clone()),
+                            rust_name,
+                            columns,
+                            span: (start, g.span()),
+                        });
+                    }
+                }
+                sql_name = None;
+            }
+            _ => {
+                name = None;
+                sql_name = None;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// `id -> Uuid, #[sql_name = "type"] kind -> Nullable<Text>, …`: column
+/// names (lower case) with their SQL types where obvious.
+fn diesel_columns(tokens: proc_macro2::TokenStream) -> Vec<(String, String)> {
+    use proc_macro2::{Delimiter, TokenTree as T};
+    let toks: Vec<T> = tokens.into_iter().collect();
+    let mut out = Vec::new();
+    for entry in toks.split(|t| matches!(t, T::Punct(p) if p.as_char() == ',')) {
+        let Some(arrow) = entry.windows(2).position(|w| {
+            matches!((&w[0], &w[1]), (T::Punct(a), T::Punct(b)) if a.as_char() == '-' && b.as_char() == '>')
+        }) else {
+            continue;
+        };
+        let mut renamed = None;
+        let mut col = None;
+        for (j, t) in entry[..arrow].iter().enumerate() {
+            match t {
+                T::Group(g) if g.delimiter() == Delimiter::Bracket && j > 0 => {
+                    renamed = sql_name_attr(g).or(renamed);
+                }
+                T::Ident(id) => col = Some(id.to_string().trim_start_matches("r#").to_string()),
+                _ => {}
+            }
+        }
+        let Some(col) = renamed.or(col) else { continue };
+        let idents: Vec<String> = entry[arrow + 2..]
+            .iter()
+            .filter_map(|t| match t {
+                T::Ident(i) => Some(i.to_string()),
+                _ => None,
+            })
+            .filter(|i| i != "Nullable")
+            .collect();
+        let ty = if idents.iter().any(|i| i == "Array") {
+            String::new()
+        } else {
+            diesel_sql_type(idents.last().map_or("", String::as_str)).to_string()
+        };
+        out.push((col.to_ascii_lowercase(), ty));
+    }
+    out
+}
+
+/// The Postgres type of a diesel SQL type, when obvious.
+fn diesel_sql_type(t: &str) -> &'static str {
+    match t {
+        "Uuid" => "uuid",
+        "Int4" | "Integer" => "integer",
+        "Int8" | "BigInt" => "bigint",
+        "Int2" | "SmallInt" => "smallint",
+        "Text" | "Varchar" | "VarChar" => "text",
+        "Bool" => "boolean",
+        _ => "",
     }
 }
 

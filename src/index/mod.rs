@@ -46,9 +46,12 @@ pub struct TableState {
 }
 
 impl TableState {
-    /// Created by a migration (SQL or alembic), not only by a model.
+    /// Created by a migration (SQL or alembic), not only declared by a
+    /// model or a diesel schema.
     pub fn has_migration(&self) -> bool {
-        self.created.iter().any(|(_, o, _)| *o != Origin::Model)
+        self.created
+            .iter()
+            .any(|(_, o, _)| matches!(o, Origin::Sql | Origin::Alembic))
     }
 }
 
@@ -312,8 +315,9 @@ pub fn event_table(e: &Event) -> Option<&str> {
     }
 }
 
-/// Models first (they declare what migrations must create), then
-/// migrations by directory, alembic chains by depth, file name.
+/// Models and diesel schemas first (they declare what migrations must
+/// create), then migrations by directory, alembic chains by depth, file
+/// name.
 fn migration_order(files: &[FileFacts]) -> Vec<usize> {
     let by_rev: HashMap<&str, &FileFacts> = files
         .iter()
@@ -341,7 +345,7 @@ fn migration_order(files: &[FileFacts]) -> Vec<usize> {
                 matches!(
                     x.event,
                     Event::CreateTable {
-                        origin: Origin::Model,
+                        origin: Origin::Model | Origin::Schema,
                         ..
                     }
                 )
@@ -452,6 +456,77 @@ mod tests {
         assert!(t.has_migration());
         let d = idx.table("docs").unwrap();
         assert!(d.columns.contains("org_id") && !d.has_migration());
+    }
+
+    #[test]
+    fn diesel_schema_declares_tables_and_columns() {
+        let schema = r#"// @generated automatically by Diesel CLI.
+pub mod sql_types {
+    #[derive(diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "note_state"))]
+    pub struct NoteState;
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::NoteState;
+
+    /// Notes of an org.
+    notes (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        state -> NoteState,
+        tags -> Array<Nullable<Text>>,
+        #[sql_name = "type"]
+        kind -> Nullable<Varchar>,
+    }
+}
+
+table! {
+    orgs { id -> Int4, name -> Text, }
+    #[sql_name = "audit_events"]
+    audit.events (id, at) { id -> Int8, tenant_id -> Int8, at -> Timestamptz, }
+}
+
+diesel::joinable!(notes -> orgs (org_id));
+diesel::allow_tables_to_appear_in_same_query!(notes, orgs);
+"#;
+        let f = facts("src/schema.rs", schema);
+        let idx = ProjectIndex::build(vec![
+            f,
+            // Applied after the schema, whatever the file names say.
+            facts(
+                "migrations/2024_01_01/up.sql",
+                "ALTER TABLE notes ENABLE ROW LEVEL SECURITY;",
+            ),
+        ]);
+        let cfg = Config::default();
+        let notes = idx.table("notes").unwrap();
+        assert_eq!(
+            notes.columns.iter().collect::<Vec<_>>(),
+            ["id", "org_id", "state", "tags", "type"],
+            "`#[sql_name]` on a column: the SQL name counts"
+        );
+        assert_eq!(
+            notes.column_types.get("org_id").map(String::as_str),
+            Some("uuid")
+        );
+        assert!(notes.rls_enabled && !notes.has_migration());
+        assert_eq!(idx.tenant_columns("notes", &cfg), ["org_id"]);
+        assert!(!idx.is_tenant_table("orgs", &cfg));
+        assert_eq!(idx.table("orgs").unwrap().column_types["id"], "integer");
+        // `#[sql_name]` on a table: indexed under the SQL name, mapped from the Rust one.
+        assert_eq!(idx.tenant_columns("audit_events", &cfg), ["tenant_id"]);
+        assert_eq!(
+            idx.models.get("events").map(String::as_str),
+            Some("audit_events")
+        );
+        // Other `table!` macros (prettytable) state nothing.
+        let other = facts(
+            "src/report.rs",
+            "fn f() { let t = table!([\"a\", \"b\"], [1, 2]); }",
+        );
+        assert!(other.facts.is_empty());
     }
 
     #[test]

@@ -69,6 +69,7 @@ const ROOT_WORDS: &[&str] = &[
 /// Names that mark a value as a tenant component.
 pub(crate) struct Markers {
     seqs: Vec<Vec<String>>,
+    first_column: Option<String>,
 }
 
 /// Which kind of tenant value a name holds: `org.id` and `org_id` are the
@@ -96,7 +97,10 @@ impl Markers {
             .collect();
         seqs.sort();
         seqs.dedup();
-        Markers { seqs }
+        Markers {
+            seqs,
+            first_column: columns.first().cloned(),
+        }
     }
 
     /// The flavour of a dotted name (`org_id`, `self.org.id`,
@@ -113,6 +117,12 @@ impl Markers {
         let mut joined = split_pieces(owner);
         joined.extend(pieces);
         self.match_pieces(&joined)
+    }
+
+    /// The first tenant column, to name a field of an identity type
+    /// defined in another file.
+    pub fn first_column(&self) -> Option<&str> {
+        self.first_column.as_deref()
     }
 
     pub fn is_marker(&self, name: &str) -> bool {
@@ -1421,6 +1431,8 @@ pub(crate) struct RsFile<'a> {
     consts: HashMap<String, &'a syn::Expr>,
     /// Struct fields by name → the types of fields so named, as text.
     pub fields: HashMap<String, Vec<String>>,
+    /// Structs by name → their fields (`0`, `1`, … for tuple structs).
+    structs: HashMap<String, Vec<(String, &'a syn::Type)>>,
 }
 
 impl<'a> RsFile<'a> {
@@ -1452,6 +1464,19 @@ impl<'a> RsFile<'a> {
             fn visit_item_static(&mut self, s: &'a syn::ItemStatic) {
                 self.out.consts.insert(s.ident.to_string(), &s.expr);
             }
+            fn visit_item_struct(&mut self, st: &'a syn::ItemStruct) {
+                let fields = st
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        let name = f.ident.as_ref().map_or(i.to_string(), |x| x.to_string());
+                        (name, &f.ty)
+                    })
+                    .collect();
+                self.out.structs.insert(st.ident.to_string(), fields);
+                syn::visit::visit_item_struct(self, st);
+            }
             fn visit_field(&mut self, f: &'a syn::Field) {
                 if let Some(i) = &f.ident {
                     let ty = &f.ty;
@@ -1469,6 +1494,7 @@ impl<'a> RsFile<'a> {
                 fns: HashMap::new(),
                 consts: HashMap::new(),
                 fields: HashMap::new(),
+                structs: HashMap::new(),
             },
         };
         v.visit_file(file);
@@ -1488,7 +1514,72 @@ impl<'a> RsFile<'a> {
     pub fn const_expr(&self, name: &str) -> Option<&'a syn::Expr> {
         self.consts.get(name).copied()
     }
+
+    /// The fields of the struct a type names (`AuthUser`, `&AuthUser`,
+    /// `Arc<AuthUser>`), when this file defines it.
+    fn struct_fields(&self, ty: &syn::Type) -> Option<&[(String, &'a syn::Type)]> {
+        let name = rs_type_name(ty)?;
+        self.structs.get(&name).map(Vec::as_slice)
+    }
 }
+
+/// The last path segment of a type, through references, `Arc`/`Box`/`Rc`
+/// and `Option`: `&Arc<AuthUser>` → `AuthUser`.
+fn rs_type_name(ty: &syn::Type) -> Option<String> {
+    match ty {
+        syn::Type::Reference(r) => rs_type_name(&r.elem),
+        syn::Type::Paren(p) => rs_type_name(&p.elem),
+        syn::Type::Group(g) => rs_type_name(&g.elem),
+        syn::Type::Path(p) => {
+            let last = p.path.segments.last()?;
+            let name = last.ident.to_string();
+            if matches!(name.as_str(), "Arc" | "Box" | "Rc" | "Option") {
+                rs_type_arg(ty).and_then(rs_type_name)
+            } else {
+                Some(name)
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The only type argument of a type's last segment: `Extension<AuthUser>`
+/// → `AuthUser`.
+fn rs_type_arg(ty: &syn::Type) -> Option<&syn::Type> {
+    let syn::Type::Path(p) = ty else { return None };
+    let syn::PathArguments::AngleBracketed(a) = &p.path.segments.last()?.arguments else {
+        return None;
+    };
+    let mut types = a.args.iter().filter_map(|g| match g {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    });
+    let first = types.next()?;
+    types.next().is_none().then_some(first)
+}
+
+/// Name pieces of a parameter type that says it is the caller's identity
+/// or request context (`AuthUser`, `Claims`, `CurrentOrg`, `TenantCtx`).
+const IDENTITY_TYPE_WORDS: &[&str] = &[
+    "auth",
+    "authed",
+    "authenticated",
+    "user",
+    "claims",
+    "principal",
+    "identity",
+    "caller",
+    "actor",
+    "member",
+    "tenant",
+    "org",
+    "organization",
+    "organisation",
+    "workspace",
+    "account",
+    "context",
+    "ctx",
+];
 
 /// A local binding in a Rust function.
 pub(crate) struct RsLocal<'a> {
@@ -1503,6 +1594,63 @@ pub(crate) struct RsFn<'a> {
     pub locals: Vec<RsLocal<'a>>,
     /// From the function's first line to its first statement.
     pub header: Range<usize>,
+    /// Parameters: each name with its type, through extractor patterns
+    /// (`Extension(user): Extension<AuthUser>` binds `user: AuthUser`;
+    /// `Path((org_id, id)): Path<(Uuid, Uuid)>` binds both names).
+    pub params: Vec<(String, Option<&'a syn::Type>)>,
+    pub body: &'a syn::Block,
+}
+
+/// Names bound by a parameter pattern, with the type each has when known.
+fn rs_param_names<'a>(
+    pat: &'a syn::Pat,
+    ty: Option<&'a syn::Type>,
+    file: &RsFile<'a>,
+    out: &mut Vec<(String, Option<&'a syn::Type>)>,
+) {
+    match pat {
+        syn::Pat::Ident(i) => out.push((i.ident.to_string(), ty)),
+        syn::Pat::Type(t) => rs_param_names(&t.pat, Some(&t.ty), file, out),
+        syn::Pat::Reference(r) => rs_param_names(&r.pat, ty, file, out),
+        syn::Pat::Paren(p) => rs_param_names(&p.pat, ty, file, out),
+        // `Extension(user): Extension<AuthUser>`, `AuthUser(claims): AuthUser`
+        // where `struct AuthUser(pub Claims)`.
+        syn::Pat::TupleStruct(t) if t.elems.len() == 1 => {
+            let inner = ty.and_then(|ty| {
+                rs_type_arg(ty).or_else(|| {
+                    let fields = file.struct_fields(ty)?;
+                    match fields {
+                        [(n, f)] if n == "0" => Some(*f),
+                        _ => None,
+                    }
+                })
+            });
+            rs_param_names(&t.elems[0], inner, file, out);
+        }
+        syn::Pat::TupleStruct(t) => {
+            for e in &t.elems {
+                rs_param_names(e, None, file, out);
+            }
+        }
+        syn::Pat::Tuple(t) => {
+            let elems: Vec<Option<&'a syn::Type>> = match ty.map(|ty| rs_type_arg(ty).unwrap_or(ty))
+            {
+                Some(syn::Type::Tuple(tt)) if tt.elems.len() == t.elems.len() => {
+                    tt.elems.iter().map(Some).collect()
+                }
+                _ => vec![None; t.elems.len()],
+            };
+            for (e, ety) in t.elems.iter().zip(elems) {
+                rs_param_names(e, ety, file, out);
+            }
+        }
+        syn::Pat::Struct(st) => {
+            for f in &st.fields {
+                rs_param_names(&f.pat, None, file, out);
+            }
+        }
+        _ => {}
+    }
 }
 
 impl<'a> RsFn<'a> {
@@ -1520,9 +1668,12 @@ impl<'a> RsFn<'a> {
         let mut f = RsFn {
             locals: Vec::new(),
             header: range.start..first.max(range.start),
+            params: Vec::new(),
+            body: block,
         };
         for arg in &sig.inputs {
             if let syn::FnArg::Typed(pt) = arg {
+                rs_param_names(&pt.pat, Some(&pt.ty), file, &mut f.params);
                 if let syn::Pat::Ident(pi) = &*pt.pat {
                     f.locals.push(RsLocal {
                         name: pi.ident.to_string(),
@@ -1650,7 +1801,7 @@ pub(crate) struct RsKeys<'a> {
 }
 
 impl<'a> RsKeys<'a> {
-    fn text(&self, e: &dyn Spanned) -> String {
+    pub fn text(&self, e: &dyn Spanned) -> String {
         let r = self.file.range(e.span());
         self.file.src.text.get(r).unwrap_or("").to_string()
     }
@@ -1972,13 +2123,93 @@ impl<'a> RsKeys<'a> {
         v.found
     }
 
-    /// The tenant value in scope in `f`: a parameter or local whose name is
-    /// a tenant marker.
+    /// The tenant value in scope in `f`, as code, in this order: a
+    /// parameter or local named as a tenant (`org_id`, also destructured:
+    /// `Path((org_id, id))`); a parameter whose struct, defined in this
+    /// file, has a tenant field (`user: AuthUser` → `user.org_id`); a
+    /// tenant field read in the body (`claims.org_id`, `ctx.tenant_id`,
+    /// `self.org_id`), as Python's `tenant_in_scope` takes a tenant
+    /// attribute of the function; a parameter whose type says it is the
+    /// caller's identity (`user: AuthUser` defined elsewhere →
+    /// `user.<first tenant column>`).
     pub fn tenant_in_scope(&self, f: Option<&RsFn<'a>>) -> Option<String> {
-        f?.locals
-            .iter()
-            .find(|l| self.markers.is_marker(&l.name))
-            .map(|l| l.name.clone())
+        let f = f?;
+        if let Some(l) = f.locals.iter().find(|l| self.markers.is_marker(&l.name)) {
+            return Some(l.name.clone());
+        }
+        if let Some((p, _)) = f.params.iter().find(|(p, _)| self.markers.is_marker(p)) {
+            return Some(p.clone());
+        }
+        for (p, ty) in &f.params {
+            let Some(fields) = ty.and_then(|t| self.file.struct_fields(t)) else {
+                continue;
+            };
+            let tenant_field = |specific: bool| {
+                fields.iter().find(|(name, _)| {
+                    self.markers
+                        .flavor(&[name.as_str()])
+                        .is_some_and(|fl| fl.is_specific() || !specific)
+                })
+            };
+            if let Some((field, _)) = tenant_field(true).or_else(|| tenant_field(false)) {
+                return Some(format!("{p}.{field}"));
+            }
+        }
+        if let Some(read) = self.tenant_read(f.body, 2) {
+            return Some(read);
+        }
+        let column = self.markers.first_column()?;
+        f.params.iter().find_map(|(p, ty)| {
+            let ty = (*ty)?;
+            if self.file.struct_fields(ty).is_some() {
+                return None;
+            }
+            let name = rs_type_name(ty)?;
+            name_has(&name, IDENTITY_TYPE_WORDS).then(|| format!("{p}.{column}"))
+        })
+    }
+
+    /// The first name, field or getter chain of at least `min_segments`
+    /// segments in `body` that reads a tenant (`claims.org_id`,
+    /// `ctx.tenant.id()`, `CURRENT_ORG.get()`), as written.
+    pub fn tenant_read(&self, body: &syn::Block, min_segments: usize) -> Option<String> {
+        use syn::visit::Visit;
+        struct V<'k, 'a> {
+            keys: &'k RsKeys<'a>,
+            min: usize,
+            found: Option<String>,
+        }
+        impl<'ast> Visit<'ast> for V<'_, '_> {
+            fn visit_expr(&mut self, e: &'ast syn::Expr) {
+                if self.found.is_some() {
+                    return;
+                }
+                let peeled = rs_peel(e);
+                if matches!(peeled, syn::Expr::Field(_) | syn::Expr::MethodCall(_))
+                    || matches!(peeled, syn::Expr::Path(p) if p.path.segments.len() == 1)
+                {
+                    if let Some(segs) = rs_segments(peeled) {
+                        let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+                        if segs.len() >= self.min && self.keys.markers.flavor(&segs).is_some() {
+                            let text = self.keys.text(peeled);
+                            if !text.is_empty() && !text.contains('\n') {
+                                self.found = Some(text);
+                                return;
+                            }
+                        }
+                    }
+                }
+                syn::visit::visit_expr(self, e);
+            }
+            fn visit_item(&mut self, _: &'ast syn::Item) {}
+        }
+        let mut v = V {
+            keys: self,
+            min: min_segments,
+            found: None,
+        };
+        v.visit_block(body);
+        v.found
     }
 }
 
@@ -2067,6 +2298,75 @@ mod tests {
         assert!(Shape::lit("health").is_global(&["health".into()]));
         assert!(Shape::lit("health:db").is_global(&["health".into()]));
         assert!(!Shape::lit("healthcheck").is_global(&["health".into()]));
+    }
+
+    #[test]
+    fn rust_tenant_in_scope_looks_through_fields_and_extractors() {
+        let code = r#"
+struct AuthUser { user_id: Uuid, org_id: Uuid }
+struct Bearer(pub Claims);
+struct Claims { sub: String, tenant_id: String }
+struct AppState { db: PgPool }
+struct Repo { pool: PgPool, org_id: Uuid }
+
+fn plain(org_id: Uuid) {}
+async fn path(Path((org_id, note_id)): Path<(Uuid, Uuid)>) {}
+async fn extension(Extension(user): Extension<AuthUser>, id: Uuid) {}
+async fn typed(user: &AuthUser, id: Uuid) {}
+async fn wrapped(Bearer(claims): Bearer) {}
+async fn read(claims: JwtClaims, id: Uuid) { let key = format!("x:{}", id); audit(&claims.tenant_id); }
+async fn getter(ctx: RequestCtx) { load(ctx.tenant.id()).await; }
+impl Repo { fn get(&self, id: Uuid) { find(self.org_id, id) } }
+async fn elsewhere(user: CurrentUser, id: Uuid) {}
+async fn state_only(State(state): State<AppState>, id: Uuid) {}
+fn parse(name: &str) {}
+"#;
+        let file = syn::parse_file(code).unwrap();
+        let src = SourceText::new(code.to_string());
+        let rf = RsFile::new(&file, &src);
+        let m = markers();
+        let keys = RsKeys {
+            file: &rf,
+            markers: &m,
+            helpers: &[],
+        };
+        let mut got = Vec::new();
+        let mut sigs: Vec<(&syn::Signature, &syn::Block)> = Vec::new();
+        for item in &file.items {
+            match item {
+                syn::Item::Fn(f) => sigs.push((&f.sig, &f.block)),
+                syn::Item::Impl(i) => {
+                    for it in &i.items {
+                        if let syn::ImplItem::Fn(f) = it {
+                            sigs.push((&f.sig, &f.block));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (sig, block) in sigs {
+            let f = RsFn::new(sig, block, rf.range(block.span()), &rf);
+            got.push((sig.ident.to_string(), keys.tenant_in_scope(Some(&f))));
+        }
+        let want = [
+            ("plain", Some("org_id")),
+            ("path", Some("org_id")),
+            ("extension", Some("user.org_id")),
+            ("typed", Some("user.org_id")),
+            ("wrapped", Some("claims.tenant_id")),
+            ("read", Some("claims.tenant_id")),
+            ("getter", Some("ctx.tenant.id()")),
+            ("get", Some("self.org_id")),
+            ("elsewhere", Some("user.org_id")),
+            ("state_only", None),
+            ("parse", None),
+        ];
+        let want: Vec<(String, Option<String>)> = want
+            .iter()
+            .map(|(f, t)| (f.to_string(), t.map(String::from)))
+            .collect();
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! factory (no tenant-scoped helper) must bind the tenant before its first
 //! query, or be declared cross-org by design.
 
-use super::keys::{self, Markers, PyFile, PyKeys, RsFile};
+use super::keys::{self, Markers, PyFile, PyKeys, RsFile, RsFn, RsKeys};
 use super::{Ctx, Diagnostic, RuleMeta, Severity};
 use crate::config::SessionConfig;
 use crate::lang::{python, Language, ParsedFile, Syntax};
@@ -27,20 +27,33 @@ pub static RULE: RuleMeta = RuleMeta {
                 "engine.begin",
                 "create_engine",
                 "create_async_engine",
-                "pool.acquire",
-                "pool.begin",
-                "pgpool",
+                // `pool.acquire()`, `pool.begin()`, `PgPool`, and queries
+                // run on a pool (`.fetch_all(&pool)`, `&state.db_pool`).
+                "pool",
             ]
             .map(String::from),
         );
         w
     },
-    needs_index: false,
+    // Queries run straight on a Rust pool are judged by the tables they touch.
+    needs_index: true,
     needs_pr_body: false,
     embedded_sql_only: false,
     applies_to: super::any_path,
     check,
 };
+
+/// sqlx executor methods: on a query with the pool as argument
+/// (`query.fetch_all(&pool)`), or on the pool itself (`pool.execute(q)`).
+const EXECUTOR_METHODS: &[&str] = &[
+    "execute",
+    "execute_many",
+    "fetch",
+    "fetch_one",
+    "fetch_all",
+    "fetch_optional",
+    "fetch_many",
+];
 
 /// Session methods that run SQL (or queue a write that will).
 const QUERY_METHODS: &[&str] = &[
@@ -572,9 +585,34 @@ fn rust_check(
             setters.insert(sig.ident.to_string());
         }
     }
+    let markers = Markers::new(&ctx.config.tenant.columns, &ctx.config.redis.tenant_markers);
+    let keys = RsKeys {
+        file: &rf,
+        markers: &markers,
+        helpers: &[],
+    };
+    let sites: Vec<(Range<usize>, String)> = parsed
+        .sql_sites()
+        .iter()
+        .map(|s| (s.host(), s.sql().to_string()))
+        .collect();
     for (sig, block, test) in &fns.list {
         if *test || cfg.scoped_helpers.iter().any(|h| sig.ident == h) {
             continue;
+        }
+        let kf = RsFn::new(sig, block, rf.range(block.span()), &rf);
+        if !setters.contains(&sig.ident.to_string()) {
+            pool_queries(
+                &PoolCx {
+                    ctx,
+                    keys: &keys,
+                    f: &kf,
+                    sites: &sites,
+                    text,
+                    prefix,
+                },
+                out,
+            );
         }
         let header_start = rf.range(sig.span()).start;
         let body_first = block
@@ -582,22 +620,7 @@ fn rust_check(
             .first()
             .map_or(header_start, |s| rf.range(s.span()).start);
         let header = header_start..body_first.max(header_start);
-        let pool_params: Vec<String> = sig
-            .inputs
-            .iter()
-            .filter_map(|a| match a {
-                syn::FnArg::Typed(t) => {
-                    let ty = &t.ty;
-                    let ty = quote::quote!(#ty).to_string().replace(' ', "");
-                    let is_pool = ty.contains("PgPool") || ty.contains("Pool<Postgres>");
-                    match &*t.pat {
-                        syn::Pat::Ident(i) if is_pool => Some(i.ident.to_string()),
-                        _ => None,
-                    }
-                }
-                _ => None,
-            })
-            .collect();
+        let pool_params = pool_params(&kf);
         for stmt in &block.stmts {
             rust_local(
                 &RsCx {
@@ -609,6 +632,7 @@ fn rust_check(
                     block,
                     header: header.clone(),
                     ctx,
+                    tenant: keys.tenant_in_scope(Some(&kf)),
                 },
                 stmt,
                 out,
@@ -626,6 +650,165 @@ struct RsCx<'a, 'b> {
     block: &'a syn::Block,
     header: Range<usize>,
     ctx: &'b Ctx<'b>,
+    tenant: Option<String>,
+}
+
+/// Parameters typed as a Postgres pool (`pool: &PgPool`,
+/// `State(pool): State<PgPool>`, `db: web::Data<Pool<Postgres>>`).
+fn pool_params(f: &RsFn) -> Vec<String> {
+    f.params
+        .iter()
+        .filter(|(_, ty)| ty.is_some_and(is_pool_type))
+        .map(|(p, _)| p.clone())
+        .collect()
+}
+
+fn is_pool_type(ty: &syn::Type) -> bool {
+    let t = quote::quote!(#ty).to_string().replace(' ', "");
+    t.contains("PgPool") || t.contains("Pool<Postgres>")
+}
+
+struct PoolCx<'a, 'b> {
+    ctx: &'b Ctx<'b>,
+    keys: &'b RsKeys<'a>,
+    f: &'b RsFn<'a>,
+    /// Embedded SQL of the file: host range, text.
+    sites: &'b [(Range<usize>, String)],
+    text: &'b str,
+    prefix: &'b str,
+}
+
+/// Queries run straight on a pool (`sqlx::query(…).fetch_all(&pool)`,
+/// `&state.db_pool`, `&*pool`, `pool.execute(…)`): each borrows some
+/// connection, runs, and hands it back, so no tenant setter can reach it.
+/// Reported when the SQL touches a tenant table (or the index knows no
+/// tables at all, as the Python half judges a raw session); health checks
+/// that read no table, tenant-setting SQL (TL020's business) and queries
+/// on global tables stay quiet.
+fn pool_queries(cx: &PoolCx, out: &mut Vec<Diagnostic>) {
+    use syn::visit::Visit;
+    struct V<'c, 'a, 'b> {
+        cx: &'c PoolCx<'a, 'b>,
+        pools: Vec<String>,
+        /// Call range, pool as written, method, whether only known SQL counts.
+        found: Vec<(Range<usize>, String, String, bool)>,
+    }
+    impl V<'_, '_, '_> {
+        /// The pool an executor argument names, as written.
+        fn pool(&self, e: &syn::Expr) -> Option<String> {
+            let mut e = keys::rs_peel(e);
+            while let syn::Expr::MethodCall(m) = e {
+                if !(m.args.is_empty()
+                    && matches!(m.method.to_string().as_str(), "get_ref" | "as_ref"))
+                {
+                    return None;
+                }
+                e = keys::rs_peel(&m.receiver);
+            }
+            let segs = keys::rs_segments(e)?;
+            let last = segs.last()?;
+            let typed = self
+                .cx
+                .keys
+                .file
+                .fields
+                .get(last)
+                .is_some_and(|tys| tys.iter().any(|t| t.replace(' ', "").contains("PgPool")));
+            let is_pool = keys::name_has(last, &["pool"])
+                || typed
+                || (segs.len() == 1 && self.pools.contains(last));
+            is_pool.then(|| self.cx.keys.text(e))
+        }
+    }
+    impl<'ast> Visit<'ast> for V<'_, '_, '_> {
+        fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+            let method = m.method.to_string();
+            if EXECUTOR_METHODS.contains(&method.as_str()) {
+                let on_query = (m.args.len() == 1).then(|| self.pool(&m.args[0])).flatten();
+                // `pool.execute(q)`; not a thread pool's `pool.execute(move || …)`.
+                let on_pool = || {
+                    (!m.args.is_empty() && !matches!(m.args[0], syn::Expr::Closure(_)))
+                        .then(|| self.pool(&m.receiver))
+                        .flatten()
+                };
+                if let Some((pool, sql_known_needed)) = on_query
+                    .map(|p| (p, false))
+                    .or_else(|| on_pool().map(|p| (p, true)))
+                {
+                    let r = self.cx.keys.file.range(m.span());
+                    self.found.push((r, pool, method, sql_known_needed));
+                    return;
+                }
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut v = V {
+        cx,
+        pools: pool_params(cx.f),
+        found: Vec::new(),
+    };
+    v.visit_block(cx.f.body);
+    let index = cx.ctx.index;
+    let config = cx.ctx.config;
+    for (range, pool, method, on_pool) in v.found {
+        let sqls: Vec<&str> = cx
+            .sites
+            .iter()
+            .filter(|(r, _)| r.start >= range.start && r.end <= range.end)
+            .map(|(_, s)| s.as_str())
+            .collect();
+        if sqls.iter().any(|s| sets_tenant_sql(s, cx.prefix)) {
+            continue;
+        }
+        let tables: Vec<String> = sqls
+            .iter()
+            .flat_map(|s| crate::lang::sql_tokens::relations_read(s))
+            .collect();
+        let tenant_tables: Vec<&String> = tables
+            .iter()
+            .filter(|t| index.is_tenant_table(t, config))
+            .collect();
+        let unknown_schema = index.tables.is_empty() && !tables.is_empty();
+        let unknown_sql = sqls.is_empty() && !on_pool;
+        if tenant_tables.is_empty() && !unknown_schema && !unknown_sql {
+            continue;
+        }
+        let stmt =
+            cx.f.body
+                .stmts
+                .iter()
+                .map(|s| cx.keys.file.range(s.span()))
+                .find(|r| r.contains(&range.start))
+                .unwrap_or(range.clone());
+        if keys::cross_org_marked(cx.text, stmt, Some(cx.f.header.clone())) {
+            continue;
+        }
+        let what = match tenant_tables.first() {
+            Some(t) => format!("a query on tenant table `{t}`"),
+            None => "a query".to_string(),
+        };
+        let setter = config
+            .session
+            .tenant_setters
+            .first()
+            .map_or("set_tenant", String::as_str);
+        let tenant = cx
+            .keys
+            .tenant_in_scope(Some(cx.f))
+            .unwrap_or_else(|| cx.ctx.default_tenant());
+        let on = pool.trim_start_matches(['&', '*']);
+        out.push(Diagnostic::new(
+            range,
+            format!(
+                "`.{method}(…)` runs {what} straight on the pool `{on}`: the connection it borrows never gets the tenant setting"
+            ),
+            format!(
+                "`let mut tx = {on}.begin().await?; {setter}(&mut tx, {tenant}).await?;` and run the query on `&mut *tx`, or put `// cross-org-by-design: <reason>` above it"
+            ),
+        ));
+    }
 }
 
 /// `let mut tx = pool.begin().await?;` and the uses of `tx` after it.
@@ -751,13 +934,7 @@ fn rust_local(cx: &RsCx, stmt: &syn::Stmt, out: &mut Vec<Diagnostic>) {
         .tenant_setters
         .first()
         .map_or("set_tenant", String::as_str);
-    let tenant = cx
-        .ctx
-        .config
-        .tenant
-        .columns
-        .first()
-        .map_or("org_id", String::as_str);
+    let tenant = cx.tenant.clone().unwrap_or_else(|| cx.ctx.default_tenant());
     out.push(Diagnostic::new(
         stmt_range,
         format!(

@@ -819,7 +819,46 @@ fn check_rust<'a>(f: &'a syn::File, keys: &RsKeys<'a>, text: &str, r: &mut Repor
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
+    use crate::index::ProjectIndex;
     use crate::rules::keys::Shape;
+
+    #[test]
+    fn rust_suggestion_names_the_callers_tenant_field() {
+        let code = r#"
+use aws_sdk_s3::Client;
+
+pub struct Uploader { client: Client, bucket: String }
+pub struct TenantCtx { pub tenant_id: String, pub user: String }
+
+impl Uploader {
+    pub async fn put_avatar(&self, ctx: &TenantCtx, name: &str, body: Vec<u8>) -> anyhow::Result<()> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(format!("avatars/{name}"))
+            .body(body.into())
+            .send()
+            .await?;
+        Ok(())
+    }
+}
+"#;
+        let cfg = Config::default();
+        let idx = ProjectIndex::default();
+        let ctx = Ctx::new(&cfg, &idx, None);
+        let f = ParsedFile::parse("src/storage.rs", Language::Rust, code).unwrap();
+        let mut out = Vec::new();
+        check(&ctx, &f, &mut out);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(
+            out[0]
+                .suggestion
+                .contains("format!(\"{}/avatars/{}\", ctx.tenant_id, name)"),
+            "{}",
+            out[0].suggestion
+        );
+    }
 
     #[test]
     fn first_segment_text() {

@@ -1186,3 +1186,55 @@ fn lit_str(e: &syn::Expr) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::index::ProjectIndex;
+    use crate::lang::Language;
+
+    fn rust_suggestions(code: &str) -> Vec<String> {
+        let cfg = Config::default();
+        let idx = ProjectIndex::default();
+        let ctx = Ctx::new(&cfg, &idx, None);
+        let f = ParsedFile::parse("src/api/notes.rs", Language::Rust, code).unwrap();
+        let mut out = Vec::new();
+        check(&ctx, &f, &mut out);
+        out.into_iter().map(|d| d.suggestion).collect()
+    }
+
+    #[test]
+    fn rust_suggestion_names_the_handlers_tenant_expression() {
+        let code = r#"
+use redis::AsyncCommands;
+
+pub struct AuthUser { pub user_id: Uuid, pub org_id: Uuid }
+
+pub async fn cache_note(
+    Extension(user): Extension<AuthUser>,
+    Path(note_id): Path<Uuid>,
+    mut con: redis::aio::MultiplexedConnection,
+) -> redis::RedisResult<()> {
+    con.set(format!("notes:{note_id}"), "cached").await
+}
+
+pub async fn lease(claims: Claims, mut con: redis::aio::MultiplexedConnection, job: &str) -> redis::RedisResult<()> {
+    tracing::info!(org = %claims.org_id, "lease");
+    con.set(format!("lease:{job}"), 1).await
+}
+"#;
+        let s = rust_suggestions(code);
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert!(
+            s[0].contains("format!(\"notes:{}:{}\", user.org_id, note_id)"),
+            "{}",
+            s[0]
+        );
+        assert!(
+            s[1].contains("format!(\"lease:{}:{}\", claims.org_id, job)"),
+            "{}",
+            s[1]
+        );
+    }
+}

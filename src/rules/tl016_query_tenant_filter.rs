@@ -77,7 +77,7 @@ fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
             py::check(ctx, tree.root_node(), file.text(), &mut found);
         }
         Syntax::Rust(f) => {
-            let fns = rs::functions(f, file);
+            let fns = rs::functions(ctx, f, file);
             sql_sites_rust(ctx, file, &fns, &mut found);
             rs::check(ctx, f, file, &fns, &mut found);
         }
@@ -1449,23 +1449,26 @@ mod rs {
     pub struct RsFn {
         pub range: Range<usize>,
         pub header: Range<usize>,
+        /// Parameter names, then the tenant in scope when it is an
+        /// expression (`user.org_id`, `claims.tenant_id`).
         pub params: Vec<String>,
         pub test: bool,
         stmts: Vec<Range<usize>>,
     }
 
-    pub fn functions(file: &syn::File, pf: &ParsedFile) -> Vec<RsFn> {
+    pub fn functions(ctx: &Ctx, file: &syn::File, pf: &ParsedFile) -> Vec<RsFn> {
         struct V<'a> {
             src: &'a crate::lang::SourceText,
+            keys: keys::RsKeys<'a>,
             out: Vec<RsFn>,
             test_mod: bool,
         }
-        impl V<'_> {
+        impl<'a> V<'a> {
             fn add(
                 &mut self,
                 attrs: &[syn::Attribute],
-                sig: &syn::Signature,
-                block: &syn::Block,
+                sig: &'a syn::Signature,
+                block: &'a syn::Block,
                 whole: proc_macro2::Span,
             ) {
                 let range = span_range(whole, self.src);
@@ -1475,17 +1478,13 @@ mod rs {
                     .unwrap_or(range.start)
                     .min(span_range(sig.span(), self.src).start);
                 let body = span_range(block.brace_token.span.open(), self.src).start;
-                let params = sig
-                    .inputs
-                    .iter()
-                    .filter_map(|a| match a {
-                        syn::FnArg::Typed(t) => match &*t.pat {
-                            syn::Pat::Ident(i) => Some(i.ident.to_string()),
-                            _ => None,
-                        },
-                        _ => None,
-                    })
-                    .collect();
+                let kf = keys::RsFn::new(sig, block, range.clone(), self.keys.file);
+                let mut params: Vec<String> = kf.params.iter().map(|(p, _)| p.clone()).collect();
+                if let Some(t) = self.keys.tenant_in_scope(Some(&kf)) {
+                    if !params.contains(&t) {
+                        params.push(t);
+                    }
+                }
                 let mut stmts = Vec::new();
                 struct S<'b> {
                     src: &'b crate::lang::SourceText,
@@ -1511,24 +1510,31 @@ mod rs {
                 });
             }
         }
-        impl<'ast> Visit<'ast> for V<'_> {
-            fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        impl<'a> Visit<'a> for V<'a> {
+            fn visit_item_mod(&mut self, m: &'a syn::ItemMod) {
                 let was = self.test_mod;
                 self.test_mod |= crate::lang::rust::is_test_attr(&m.attrs);
                 syn::visit::visit_item_mod(self, m);
                 self.test_mod = was;
             }
-            fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+            fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
                 self.add(&f.attrs, &f.sig, &f.block, f.span());
                 syn::visit::visit_item_fn(self, f);
             }
-            fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+            fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
                 self.add(&f.attrs, &f.sig, &f.block, f.span());
                 syn::visit::visit_impl_item_fn(self, f);
             }
         }
+        let rf = keys::RsFile::new(file, &pf.src);
+        let markers = keys::Markers::new(&ctx.config.tenant.columns, &[]);
         let mut v = V {
             src: &pf.src,
+            keys: keys::RsKeys {
+                file: &rf,
+                markers: &markers,
+                helpers: &[],
+            },
             out: Vec::new(),
             test_mod: false,
         };
@@ -1666,8 +1672,18 @@ mod rs {
             // diesel DSL: a filter on the table's tenant column anywhere in
             // the function (boxed queries are filtered over statements).
             let dsl = std::mem::take(&mut self.dsl);
+            // `notes::table` names the table `#[sql_name = "…"]` renames.
+            let index = self.ctx.index;
+            let sql_name = |t: &str| {
+                index
+                    .models
+                    .get(t)
+                    .cloned()
+                    .unwrap_or_else(|| t.to_string())
+            };
+            let tenant_columns = |t: &str| index.tenant_columns(&sql_name(t), self.ctx.config);
             for (range, table, joined) in dsl {
-                let cols = self.ctx.index.tenant_columns(&table, self.ctx.config);
+                let cols = tenant_columns(&table);
                 if cols.is_empty() {
                     continue;
                 }
@@ -1680,14 +1696,7 @@ mod rs {
                 let filtered = self.filters.iter().any(|(at, t, c)| {
                     within.contains(at)
                         && match t {
-                            Some(t) => {
-                                tables.contains(&t)
-                                    && self
-                                        .ctx
-                                        .index
-                                        .tenant_columns(t, self.ctx.config)
-                                        .contains(c)
-                            }
+                            Some(t) => tables.contains(&t) && tenant_columns(t).contains(c),
                             None => cols.contains(c),
                         }
                 });
@@ -1704,18 +1713,13 @@ mod rs {
                 let var = pick_var(self.ctx, &scope, &col).unwrap_or_else(|| col.clone());
                 let title = format!(
                     "diesel query on `{table}` without constraining its tenant column `{table}.{col}`{}",
-                    rls_note(self.ctx, &table)
+                    rls_note(self.ctx, &sql_name(&table))
                 );
                 let fix = format!(
                     "add `.filter({table}::{col}.eq({var}))` (or mark a deliberate cross-tenant query with `// cross-org-by-design: <reason>`)"
                 );
-                self.found.push(diagnostic(
-                    self.ctx,
-                    range,
-                    std::slice::from_ref(&table),
-                    title,
-                    fix,
-                ));
+                self.found
+                    .push(diagnostic(self.ctx, range, &[sql_name(&table)], title, fix));
             }
         }
     }
@@ -1957,6 +1961,48 @@ mod tests {
             out[0].suggestion.contains("Note.org_id == user.org_id"),
             "{}",
             out[0].suggestion
+        );
+    }
+
+    #[test]
+    fn rust_suggestions_name_the_handlers_tenant_expression() {
+        let schema = "diesel::table! {\n    notes (id) {\n        id -> Uuid,\n        org_id -> Uuid,\n        body -> Text,\n    }\n}\n";
+        let code = r#"
+use crate::schema::notes;
+
+pub struct AuthUser { pub id: Uuid, pub org_id: Uuid }
+
+pub async fn get_note(user: AuthUser, Path(id): Path<Uuid>, State(pool): State<PgPool>) -> Json<Note> {
+    let row = sqlx::query_as::<_, Note>("SELECT * FROM notes WHERE id = $1").bind(id).fetch_one(&pool).await.unwrap();
+    Json(row)
+}
+
+pub fn load(conn: &mut PgConnection, claims: &Claims, id: Uuid) -> QueryResult<Note> {
+    tracing::debug!(org = %claims.org_id, "load");
+    notes::table.find(id).first(conn)
+}
+"#;
+        let cfg = Config::default();
+        let idx = index(&[("src/schema.rs", schema), ("src/api.rs", code)]);
+        let ctx = Ctx::new(&cfg, &idx, None);
+        let f = ParsedFile::parse("src/api.rs", Language::Rust, code).unwrap();
+        let mut out = Vec::new();
+        check(&ctx, &f, &mut out);
+        out.sort_by_key(|d| d.range.start);
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert!(
+            out[0]
+                .suggestion
+                .contains("`notes.org_id = $2` to the WHERE clause, bound to `user.org_id`"),
+            "{}",
+            out[0].suggestion
+        );
+        assert!(
+            out[1]
+                .suggestion
+                .contains(".filter(notes::org_id.eq(claims.org_id))"),
+            "{}",
+            out[1].suggestion
         );
     }
 

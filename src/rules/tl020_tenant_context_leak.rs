@@ -35,9 +35,13 @@ pub static RULE: RuleMeta = RuleMeta {
 };
 
 fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
-    if let Syntax::Python(tree) = &file.syntax {
-        context_vars(ctx, tree.root_node(), file.text(), out);
-        module_caches(ctx, tree.root_node(), file.text(), out);
+    match &file.syntax {
+        Syntax::Python(tree) => {
+            context_vars(ctx, tree.root_node(), file.text(), out);
+            module_caches(ctx, tree.root_node(), file.text(), out);
+        }
+        Syntax::Rust(f) => rust::module_caches(ctx, f, file, out),
+        Syntax::Sql(_) => {}
     }
     let prefix = ctx.config.tenant.setting_prefix.to_ascii_lowercase();
     for site in file.sql_sites().iter().filter(|s| !s.reverting) {
@@ -490,6 +494,379 @@ fn cached_function(keys: &PyKeys, f: Node, src: &str, out: &mut Vec<Diagnostic>)
     ));
 }
 
+// ---------------------------------------------------------------- Rust
+
+/// The Rust half of the cache check: `static`s, `thread_local!` and
+/// `lazy_static!` holding a map or a cache, written inside a function that
+/// sees a tenant under a key without one; `#[cached]` / `#[memoize]`
+/// functions that read the tenant from context.
+mod rust {
+    use super::*;
+    use crate::rules::keys::{rs_peel, RsFile, RsFn, RsKeys};
+    use std::collections::HashMap;
+    use syn::spanned::Spanned;
+    use syn::visit::Visit;
+
+    /// Map types: a cache only when its name says so.
+    const MAP_TYPES: &[&str] = &[
+        "HashMap",
+        "BTreeMap",
+        "DashMap",
+        "IndexMap",
+        "FxHashMap",
+        "AHashMap",
+    ];
+
+    /// Cache types (`lru`, `moka`, `quick_cache`, `cached`): always caches.
+    const CACHE_TYPES: &[&str] = &[
+        "LruCache",
+        "Cache",
+        "TimedCache",
+        "SizedCache",
+        "TimedSizedCache",
+        "UnboundCache",
+        "TtlCache",
+    ];
+
+    /// Methods that write an entry, their first argument being the key:
+    /// `insert`/`put`/`push`, and the `setdefault` forms `entry(k).or_insert…`,
+    /// `get_or_insert_with`, moka's `get_with`, cached's `cache_set`.
+    const WRITES: &[&str] = &[
+        "insert",
+        "put",
+        "push",
+        "entry",
+        "get_or_insert",
+        "get_or_insert_with",
+        "get_or_insert_mut",
+        "get_with",
+        "try_get_with",
+        "optionally_get_with",
+        "cache_set",
+    ];
+
+    /// Methods between a cache static and the map: locks, cells, guards.
+    const GUARDS: &[&str] = &[
+        "lock",
+        "write",
+        "borrow_mut",
+        "get_or_init",
+        "get_mut",
+        "get",
+        "as_mut",
+        "blocking_lock",
+        "blocking_write",
+        "try_lock",
+        "try_write",
+    ];
+
+    /// Caches declared by a `static` (also inside `thread_local!` and
+    /// `lazy_static!`): name → its type's path idents.
+    pub(super) fn cache_statics(file: &syn::File) -> Vec<String> {
+        struct V {
+            out: Vec<String>,
+        }
+        impl V {
+            fn judge(&mut self, name: String, ty: &syn::Type) {
+                let mut idents = Vec::new();
+                type_idents(quote::ToTokens::to_token_stream(ty), &mut idents);
+                let cache_type = idents.iter().any(|i| CACHE_TYPES.contains(&i.as_str()));
+                let map = idents.iter().any(|i| MAP_TYPES.contains(&i.as_str()));
+                if (cache_type || map && name_has(&name, CACHE_WORDS))
+                    && !name_has(&name, GLOBAL_WORDS)
+                {
+                    self.out.push(name);
+                }
+            }
+        }
+        impl<'ast> Visit<'ast> for V {
+            fn visit_item_static(&mut self, st: &'ast syn::ItemStatic) {
+                self.judge(st.ident.to_string(), &st.ty);
+            }
+            fn visit_macro(&mut self, m: &'ast syn::Macro) {
+                let last = m.path.segments.last().map(|s| s.ident.to_string());
+                if matches!(last.as_deref(), Some("thread_local" | "lazy_static")) {
+                    if let Ok(items) = syn::parse2::<syn::File>(drop_static_ref(m.tokens.clone())) {
+                        for item in &items.items {
+                            if let syn::Item::Static(st) = item {
+                                self.judge(st.ident.to_string(), &st.ty);
+                            }
+                        }
+                    }
+                }
+                syn::visit::visit_macro(self, m);
+            }
+        }
+        let mut v = V { out: Vec::new() };
+        v.visit_file(file);
+        v.out
+    }
+
+    /// `lazy_static!`'s `static ref X: T = …;` as a plain `static`.
+    fn drop_static_ref(ts: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+        let mut out = Vec::new();
+        let mut after_static = false;
+        for t in ts {
+            let is_ref = matches!(&t, proc_macro2::TokenTree::Ident(i) if i == "ref");
+            if !(after_static && is_ref) {
+                after_static = matches!(&t, proc_macro2::TokenTree::Ident(i) if i == "static");
+                out.push(t);
+            } else {
+                after_static = false;
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    fn type_idents(ts: proc_macro2::TokenStream, out: &mut Vec<String>) {
+        for t in ts {
+            match t {
+                proc_macro2::TokenTree::Ident(i) => out.push(i.to_string()),
+                proc_macro2::TokenTree::Group(g) => type_idents(g.stream(), out),
+                _ => {}
+            }
+        }
+    }
+
+    pub fn module_caches(ctx: &Ctx, file: &syn::File, pf: &ParsedFile, out: &mut Vec<Diagnostic>) {
+        let lower = pf.text().to_ascii_lowercase();
+        if !lower.contains("cache") && !lower.contains("memo") {
+            return;
+        }
+        let caches = cache_statics(file);
+        let rf = RsFile::new(file, &pf.src);
+        let markers = Markers::new(&ctx.config.tenant.columns, &ctx.config.redis.tenant_markers);
+        let keys = RsKeys {
+            file: &rf,
+            markers: &markers,
+            helpers: &ctx.config.redis.key_helpers,
+        };
+        let mut v = Fns {
+            keys: &keys,
+            caches: &caches,
+            test: false,
+            out,
+        };
+        v.visit_file(file);
+    }
+
+    struct Fns<'k, 'a, 'o> {
+        keys: &'k RsKeys<'a>,
+        caches: &'k [String],
+        test: bool,
+        out: &'o mut Vec<Diagnostic>,
+    }
+
+    impl<'a> Visit<'a> for Fns<'_, 'a, '_> {
+        fn visit_item_mod(&mut self, m: &'a syn::ItemMod) {
+            let was = self.test;
+            self.test |= crate::lang::rust::is_test_attr(&m.attrs);
+            syn::visit::visit_item_mod(self, m);
+            self.test = was;
+        }
+        fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
+            self.function(&f.attrs, &f.sig, &f.block, f.span());
+            syn::visit::visit_item_fn(self, f);
+        }
+        fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
+            self.function(&f.attrs, &f.sig, &f.block, f.span());
+            syn::visit::visit_impl_item_fn(self, f);
+        }
+    }
+
+    impl<'a> Fns<'_, 'a, '_> {
+        fn function(
+            &mut self,
+            attrs: &[syn::Attribute],
+            sig: &'a syn::Signature,
+            block: &'a syn::Block,
+            whole: proc_macro2::Span,
+        ) {
+            if self.test || crate::lang::rust::is_test_attr(attrs) {
+                return;
+            }
+            let f = RsFn::new(sig, block, self.keys.file.range(whole), self.keys.file);
+            self.cached_fn(attrs, sig, &f);
+            if self.caches.is_empty() {
+                return;
+            }
+            let mut w = Writes {
+                fns: self,
+                f: &f,
+                aliases: HashMap::new(),
+                found: Vec::new(),
+            };
+            w.visit_block(block);
+            let found = std::mem::take(&mut w.found);
+            for (m, cache) in found {
+                self.judge(m, &cache, &f);
+            }
+        }
+
+        /// The cache static an expression reaches through guards, locals
+        /// bound to a guard, and `CACHE.with(|c| …)` closure parameters.
+        fn cache_of(
+            &self,
+            e: &'a syn::Expr,
+            f: &RsFn<'a>,
+            aliases: &HashMap<String, String>,
+            depth: u8,
+        ) -> Option<String> {
+            if depth > 4 {
+                return None;
+            }
+            let mut e = rs_peel(e);
+            while let syn::Expr::MethodCall(m) = e {
+                let method = m.method.to_string();
+                // `CACHE.get_mut(&org_id)`: an inner map, keyed by its caller.
+                if !GUARDS.contains(&method.as_str())
+                    || !(m.args.is_empty() || method == "get_or_init")
+                {
+                    return None;
+                }
+                e = rs_peel(&m.receiver);
+            }
+            let syn::Expr::Path(p) = e else { return None };
+            let name = p.path.segments.last()?.ident.to_string();
+            if p.path.segments.len() == 1 {
+                if let Some(c) = aliases.get(&name) {
+                    return Some(c.clone());
+                }
+                let at = self.keys.file.range(e.span()).start;
+                // A local or parameter of the same name shadows the static.
+                if let Some(l) = f.local(&name, at) {
+                    return l.init.and_then(|i| self.cache_of(i, f, aliases, depth + 1));
+                }
+            }
+            self.caches.contains(&name).then_some(name)
+        }
+
+        fn judge(&mut self, m: &'a syn::ExprMethodCall, cache: &str, f: &RsFn<'a>) {
+            let Some(key) = m.args.first() else { return };
+            if has_tenant(self.keys, key, f, 0) {
+                return;
+            }
+            let key_text = self.keys.text(key);
+            if name_has(&key_text, GLOBAL_WORDS) {
+                return;
+            }
+            // Only a function that knows the tenant can cache one tenant's
+            // data; a parser's or a registry's cache holds none.
+            let Some(tenant) = self.keys.tenant_in_scope(Some(f)) else {
+                return;
+            };
+            let method = m.method.to_string();
+            let rest = if m.args.len() > 1 { ", …" } else { "" };
+            self.out.push(Diagnostic::new(
+                self.keys.file.range(m.span()),
+                format!("Module-level cache `{cache}` is written under key `{key_text}`, which has no tenant component: one org's entry is served to every org in this process"),
+                format!("key it by the tenant: `.{method}(({tenant}, {key_text}){rest})`, with the map keyed by `(tenant, key)`"),
+            ));
+        }
+
+        /// `#[cached]` / `#[memoize]` on a function that reads the tenant
+        /// from context but takes none as a parameter.
+        fn cached_fn(&mut self, attrs: &[syn::Attribute], sig: &syn::Signature, f: &RsFn<'a>) {
+            let Some(attr) = attrs.iter().find_map(|a| {
+                let last = a.path().segments.last()?.ident.to_string();
+                matches!(last.as_str(), "cached" | "io_cached" | "memoize").then_some(last)
+            }) else {
+                return;
+            };
+            if f.params.iter().any(|(p, _)| self.keys.markers.is_marker(p)) {
+                return;
+            }
+            let Some(read) = self.keys.tenant_read(f.body, 1) else {
+                return;
+            };
+            let fname = sig.ident.to_string();
+            self.out.push(Diagnostic::new(
+                self.keys.file.range(sig.ident.span()),
+                format!("`#[{attr}]` on `{fname}` caches a result that depends on the tenant (`{read}`) under arguments that do not include it: every org gets the first org's result"),
+                format!("take the tenant as a parameter, `fn {fname}(org_id: …, …)`, and pass `{read}` at the call"),
+            ));
+        }
+    }
+
+    /// Writes to cache statics in one function body.
+    struct Writes<'s, 'k, 'a, 'o> {
+        fns: &'s Fns<'k, 'a, 'o>,
+        f: &'s RsFn<'a>,
+        /// Closure parameters of `CACHE.with(|c| …)` → the cache.
+        aliases: HashMap<String, String>,
+        found: Vec<(&'a syn::ExprMethodCall, String)>,
+    }
+
+    impl<'a> Visit<'a> for Writes<'_, '_, 'a, '_> {
+        fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
+            let method = m.method.to_string();
+            if WRITES.contains(&method.as_str()) {
+                if let Some(c) = self.fns.cache_of(&m.receiver, self.f, &self.aliases, 0) {
+                    self.found.push((m, c));
+                }
+            }
+            let local_key = matches!(method.as_str(), "with" | "with_borrow_mut" | "with_borrow");
+            let cache = local_key
+                .then(|| self.fns.cache_of(&m.receiver, self.f, &self.aliases, 0))
+                .flatten();
+            if let (Some(c), Some(syn::Expr::Closure(cl))) = (cache, m.args.first()) {
+                let mut bound = Vec::new();
+                for p in &cl.inputs {
+                    if let syn::Pat::Ident(i) = strip_pat(p) {
+                        bound.push(i.ident.to_string());
+                    }
+                }
+                for b in &bound {
+                    self.aliases.insert(b.clone(), c.clone());
+                }
+                syn::visit::visit_expr_method_call(self, m);
+                for b in &bound {
+                    self.aliases.remove(b);
+                }
+                return;
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+        fn visit_item(&mut self, _: &'a syn::Item) {}
+    }
+
+    fn strip_pat(p: &syn::Pat) -> &syn::Pat {
+        match p {
+            syn::Pat::Type(t) => strip_pat(&t.pat),
+            syn::Pat::Reference(r) => strip_pat(&r.pat),
+            p => p,
+        }
+    }
+
+    /// Whether a key carries the tenant, as the Python half judges it: a
+    /// `format!` or tuple with a tenant part, a key built by a helper from a
+    /// tenant, a struct literal with a tenant field, or a local assigned
+    /// from one of those.
+    fn has_tenant<'a>(keys: &RsKeys<'a>, key: &'a syn::Expr, f: &RsFn<'a>, depth: u8) -> bool {
+        if depth > 4 {
+            return false;
+        }
+        let tenant_key = match keys.key(key, Some(f)) {
+            Key::Shape(s) | Key::Built { shape: s, .. } => s.tenant().is_some(),
+            Key::Call { tenant_arg, .. } => tenant_arg,
+            Key::Helper => true,
+            Key::Unknown => false,
+        };
+        if tenant_key || keys.flavor(key).is_some() {
+            return true;
+        }
+        if let syn::Expr::Path(p) = rs_peel(key) {
+            if let Some(name) = p.path.get_ident().map(|i| i.to_string()) {
+                let at = keys.file.range(key.span()).start;
+                if let Some(init) = f.local(&name, at).and_then(|l| l.init) {
+                    return has_tenant(keys, init, f, depth + 1);
+                }
+            }
+        }
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -513,6 +890,30 @@ mod tests {
         );
         assert!(
             set_config_session(&t("SELECT set_config('app.org', :org, true)"), "app.").is_empty()
+        );
+    }
+
+    #[test]
+    fn rust_caches_are_recognised() {
+        let src = r#"
+static DOC_CACHE: Lazy<Mutex<HashMap<Uuid, Doc>>> = Lazy::new(Default::default);
+static SETTINGS_CACHE: OnceLock<HashMap<String, String>> = OnceLock::new();
+static HANDLERS: Lazy<Mutex<HashMap<String, fn()>>> = Lazy::new(Default::default);
+static RECENT: Lazy<Mutex<lru::LruCache<Uuid, Doc>>> = Lazy::new(|| todo!());
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+thread_local! {
+    pub static CHUNK_MEMO: RefCell<HashMap<String, Vec<f32>>> = RefCell::new(HashMap::new());
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+lazy_static! {
+    static ref TOKEN_CACHE: Mutex<HashMap<String, String>> = Mutex::new(HashMap::new());
+    static ref JWKS_CACHE: RwLock<HashMap<String, Jwk>> = RwLock::new(HashMap::new());
+}
+"#;
+        let f = syn::parse_file(src).unwrap();
+        assert_eq!(
+            rust::cache_statics(&f),
+            ["DOC_CACHE", "RECENT", "CHUNK_MEMO", "TOKEN_CACHE"]
         );
     }
 
