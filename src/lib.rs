@@ -12,5 +12,6 @@ pub mod engine;
 pub mod index;
 pub mod input;
 pub mod lang;
+pub mod memo;
 pub mod report;
 pub mod rules;

@@ -95,13 +95,10 @@ pub struct Plan<'a> {
     /// The pull-request description, for rules that check it.
     pub pr_body: Option<String>,
     matcher: AhoCorasick,
-    /// Schema-fact words in SQL, in Python-only constructs, and the names of
-    /// SQL-executing calls per host language.
+    /// Schema-fact words in SQL and in Python-only constructs.
     sql_schema: AhoCorasick,
     py_schema: AhoCorasick,
     rs_schema: AhoCorasick,
-    py_hosts: AhoCorasick,
-    rs_hosts: AhoCorasick,
     /// For each matcher pattern, the indexes of the rules it triggers.
     pattern_rules: Vec<Vec<usize>>,
     excludes: GlobSet,
@@ -137,8 +134,6 @@ impl<'a> Plan<'a> {
         let sql_schema = words(facts::SQL_TRIGGERS);
         let py_schema = words(facts::PYTHON_TRIGGERS);
         let rs_schema = words(facts::RUST_TRIGGERS);
-        let py_hosts = words(lang::embedded::host_words(Language::Python));
-        let rs_hosts = words(lang::embedded::host_words(Language::Rust));
         let excludes = globs(&config.exclude);
         let path_ignores = config
             .per_path_ignores
@@ -169,8 +164,6 @@ impl<'a> Plan<'a> {
             sql_schema,
             py_schema,
             rs_schema,
-            py_hosts,
-            rs_hosts,
             pattern_rules,
             excludes,
             path_ignores,
@@ -181,23 +174,13 @@ impl<'a> Plan<'a> {
         self.excludes.is_match(path)
     }
 
-    /// Rules that could fire on this file: language, path ignores, and the
-    /// trigger words found in its bytes.
-    /// Does the file contain an SQL-executing call (always true for SQL)?
-    fn has_sql_host(&self, lang: Language, bytes: &[u8]) -> bool {
-        match lang {
-            Language::Sql => true,
-            Language::Python => self.py_hosts.is_match(bytes),
-            Language::Rust => self.rs_hosts.is_match(bytes),
-        }
-    }
-
     /// May the file state schema facts?
     fn may_hold_schema(&self, lang: Language, bytes: &[u8]) -> bool {
         if !self.prefilter {
             return true;
         }
-        let sql = || self.sql_schema.is_match(bytes) && self.has_sql_host(lang, bytes);
+        let sql =
+            || self.sql_schema.is_match(bytes) && lang::embedded::may_execute_sql(lang, bytes);
         match lang {
             Language::Python => self.py_schema.is_match(bytes) || sql(),
             Language::Rust => self.rs_schema.is_match(bytes) || sql(),
@@ -205,6 +188,8 @@ impl<'a> Plan<'a> {
         }
     }
 
+    /// Rules that could fire on this file: language, path ignores, and the
+    /// trigger words found in its bytes.
     fn candidates(&self, path: &str, lang: Language, bytes: &[u8]) -> Vec<&'static RuleMeta> {
         let mut wanted: Vec<bool> = self
             .rules
@@ -212,7 +197,7 @@ impl<'a> Plan<'a> {
             .map(|r| r.covers(lang) && (r.applies_to)(path) && !self.ignored_here(r, path))
             .collect();
         if self.prefilter {
-            let host = self.has_sql_host(lang, bytes);
+            let host = lang::embedded::may_execute_sql(lang, bytes);
             for (w, r) in wanted.iter_mut().zip(&self.rules) {
                 *w &= host || !r.embedded_sql_only;
             }
@@ -475,25 +460,51 @@ fn check_one(plan: &Plan, ctx: &Ctx, l: &Loaded) -> FileOutcome {
         skip_reason: l.skip_reason.clone(),
         ..FileOutcome::default()
     };
-    if l.candidates.is_empty() {
+    // The pre-filter's second stage, which needs the index.
+    let candidates: Vec<&'static RuleMeta> = match &l.source {
+        Some((lang, text)) => l
+            .candidates
+            .iter()
+            .copied()
+            .filter(|r| !plan.prefilter || r.gate.is_none_or(|g| g(ctx, *lang, text)))
+            .collect(),
+        None => Vec::new(),
+    };
+    if candidates.is_empty() {
         return outcome;
     }
-    if let Some(Err(reason)) = l.with_file(|file| check_file(plan, ctx, l, file, &mut outcome)) {
+    if let Some(Err(reason)) = l.with_file(|file| {
+        check_file(
+            plan,
+            ctx,
+            &candidates,
+            file,
+            l.changed.as_deref(),
+            &mut outcome,
+        )
+    }) {
         outcome.analysed = false;
         outcome.skip_reason = Some(reason);
     }
     outcome
 }
 
-fn check_file(plan: &Plan, ctx: &Ctx, l: &Loaded, file: &ParsedFile, outcome: &mut FileOutcome) {
+fn check_file(
+    plan: &Plan,
+    ctx: &Ctx,
+    candidates: &[&'static RuleMeta],
+    file: &ParsedFile,
+    changed: Option<&[(u32, u32)]>,
+    outcome: &mut FileOutcome,
+) {
     if let Some(p) = file.syntax_error {
         outcome.notes.push(format!(
             "{} has a syntax error at line {}; the rest was analysed",
-            l.path, p.line
+            file.path, p.line
         ));
     }
     let mut findings = Vec::new();
-    for rule in &l.candidates {
+    for rule in candidates {
         if rule.needs_pr_body && ctx.pr_body.is_none() {
             outcome
                 .not_evaluated
@@ -503,12 +514,12 @@ fn check_file(plan: &Plan, ctx: &Ctx, l: &Loaded, file: &ParsedFile, outcome: &m
         let mut diags = Vec::new();
         (rule.check)(ctx, file, &mut diags);
         for d in diags {
-            findings.push(to_finding(plan, rule, file, d, l.changed.as_deref()));
+            findings.push(to_finding(plan, rule, file, d, changed));
         }
     }
     findings.sort_by_key(|f| (f.start, f.rule.id));
     findings.dedup_by(|a, b| a.rule.id == b.rule.id && a.start == b.start && a.end == b.end);
-    apply_suppressions(plan, file, &mut findings, l.changed.as_deref());
+    apply_suppressions(plan, file, &mut findings, changed);
     outcome.findings = findings;
 }
 

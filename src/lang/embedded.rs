@@ -285,9 +285,30 @@ fn python_string_expr_with(node: Node, src: &str, bind: Binding) -> Option<Decod
     }
 }
 
+/// Does `bytes` contain an SQL-executing call of its language (always true
+/// for SQL itself)? A host file without one embeds no SQL this module
+/// would extract.
+pub fn may_execute_sql(lang: super::Language, bytes: &[u8]) -> bool {
+    use aho_corasick::AhoCorasick;
+    use std::sync::LazyLock;
+    fn matcher(lang: super::Language) -> AhoCorasick {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(host_words(lang))
+            .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("empty matcher"))
+    }
+    static PY: LazyLock<AhoCorasick> = LazyLock::new(|| matcher(super::Language::Python));
+    static RS: LazyLock<AhoCorasick> = LazyLock::new(|| matcher(super::Language::Rust));
+    match lang {
+        super::Language::Sql => true,
+        super::Language::Python => PY.is_match(bytes),
+        super::Language::Rust => RS.is_match(bytes),
+    }
+}
+
 /// Words one of which appears in every host file with embedded SQL: the
 /// names of the SQL-executing calls the extractors recognise.
-pub fn host_words(lang: super::Language) -> &'static [&'static str] {
+fn host_words(lang: super::Language) -> &'static [&'static str] {
     match lang {
         super::Language::Python => &[
             "execute(",

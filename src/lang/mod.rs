@@ -108,11 +108,8 @@ pub struct ParsedFile {
     embedded: OnceLock<Vec<embedded::EmbeddedSql>>,
     /// Values derived from this parse by the rules, by type: the first
     /// rule that asks computes one, the others share it.
-    derived: std::sync::Mutex<Derived>,
+    derived: crate::memo::Memo,
 }
-
-type Derived =
-    std::collections::HashMap<std::any::TypeId, std::sync::Arc<dyn std::any::Any + Send + Sync>>;
 
 /// One SQL statement somewhere in a file.
 pub struct SqlSite<'a> {
@@ -249,16 +246,7 @@ impl ParsedFile {
         &self,
         make: impl FnOnce(&ParsedFile) -> T,
     ) -> std::sync::Arc<T> {
-        let key = std::any::TypeId::of::<T>();
-        let cached = self.derived.lock().ok().and_then(|m| m.get(&key).cloned());
-        if let Some(v) = cached.and_then(|v| v.downcast::<T>().ok()) {
-            return v;
-        }
-        let v = std::sync::Arc::new(make(self));
-        if let Ok(mut m) = self.derived.lock() {
-            m.insert(key, v.clone());
-        }
-        v
+        self.derived.get_or(|| make(self))
     }
 
     pub fn text(&self) -> &str {

@@ -192,6 +192,21 @@ pub fn function_ranges(root: Node, src: &str, name: &str) -> Vec<std::ops::Range
         .collect()
 }
 
+/// Every function defined in the file (methods and nested functions
+/// included) with its name, in source order. Definitions are statements,
+/// so expressions are not entered.
+pub fn function_definitions<'t, 's>(root: Node<'t>, src: &'s str) -> Vec<(&'s str, Node<'t>)> {
+    let mut out = Vec::new();
+    walk_statements(root, &mut |n| {
+        if n.kind() == "function_definition" {
+            if let Some(name) = n.child_by_field_name("name") {
+                out.push((text(name, src), n));
+            }
+        }
+    });
+    out
+}
+
 /// The top-level function definitions of a module, decorated or not.
 pub fn top_level_functions(root: Node) -> Vec<Node> {
     let mut c = root.walk();

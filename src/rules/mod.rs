@@ -104,6 +104,7 @@ pub struct Ctx<'a> {
     pub index: &'a ProjectIndex,
     pub pr_body: Option<&'a str>,
     pub secret_words: names::SecretWords,
+    derived: crate::memo::Memo,
 }
 
 impl<'a> Ctx<'a> {
@@ -113,7 +114,17 @@ impl<'a> Ctx<'a> {
             index,
             pr_body,
             secret_words: names::SecretWords::new(&config.secrets),
+            derived: Default::default(),
         }
+    }
+
+    /// A value derived from this run's config and index, computed by
+    /// `make` the first time any rule asks for a `T` and shared afterwards.
+    pub fn derived<T: std::any::Any + Send + Sync>(
+        &self,
+        make: impl FnOnce(&Ctx) -> T,
+    ) -> std::sync::Arc<T> {
+        self.derived.get_or(|| make(self))
     }
 
     /// The tenant value suggestions use when none is in scope.
@@ -141,6 +152,13 @@ pub struct RuleMeta {
     /// file this rule can report on. The pre-filter relies on it, so a rule
     /// must never fire on a file without one of them.
     pub triggers: fn(&Config) -> Vec<String>,
+    /// The pre-filter's second stage, run on the text of a file the
+    /// triggers let through, once the project index is built: may the rule
+    /// fire here? (A query rule asks whether the file names a tenant table
+    /// or model.) Like the triggers it must hold for every file the rule
+    /// can report on. Values it needs are built once per run with
+    /// [`Ctx::derived`].
+    pub gate: Option<fn(&Ctx, Language, &str) -> bool>,
     /// Reads the project index (tables, RLS state, policies).
     pub needs_index: bool,
     /// Reads the pull-request description; reported as not evaluated

@@ -6,6 +6,7 @@
 //! `tokenizer`.
 
 use crate::config::SecretsConfig;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 
 /// Single pieces that make a name secret-like.
 const SECRET_PIECES: &[&str] = &[
@@ -471,9 +472,92 @@ pub fn split_pieces(name: &str) -> Vec<String> {
     out
 }
 
+/// The names of this project's tenant tables and of the models mapped to
+/// them, for pre-filters: does a file name any of them as a whole word?
+/// Tables match in any case (SQL folds unquoted names); model classes
+/// match exactly.
+pub struct TenantNames {
+    tables: AhoCorasick,
+    models: AhoCorasick,
+}
+
+impl TenantNames {
+    pub fn new(ctx: &super::Ctx) -> TenantNames {
+        let tenant = |t: &String| ctx.index.is_tenant_table(t, ctx.config);
+        let tables: Vec<&str> = ctx
+            .index
+            .tables
+            .keys()
+            .filter(|t| tenant(t))
+            .map(|t| t.rsplit('.').next().unwrap_or(t))
+            .collect();
+        let models: Vec<&str> = ctx
+            .index
+            .models
+            .iter()
+            .filter(|(_, t)| tenant(t))
+            .map(|(m, _)| m.as_str())
+            .collect();
+        let build = |case_insensitive: bool, words: &[&str]| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(case_insensitive)
+                .build(words)
+                .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("empty matcher"))
+        };
+        TenantNames {
+            tables: build(true, &tables),
+            models: build(false, &models),
+        }
+    }
+
+    pub fn mentions_table(&self, text: &str) -> bool {
+        mentions(&self.tables, text)
+    }
+
+    pub fn mentions_model(&self, text: &str) -> bool {
+        mentions(&self.models, text)
+    }
+}
+
+/// Does one of `m`'s words occur in `text` between non-identifier bytes?
+fn mentions(m: &AhoCorasick, text: &str) -> bool {
+    let b = text.as_bytes();
+    let ident = |i: usize| {
+        b.get(i)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+    };
+    m.patterns_len() > 0
+        && m.find_overlapping_iter(text)
+            .any(|hit| !ident(hit.end()) && (hit.start() == 0 || !ident(hit.start() - 1)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tenant_names_match_whole_words() {
+        let tables = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(["notes", "payment_methods"])
+            .unwrap();
+        let models = AhoCorasick::new(["Note"]).unwrap();
+        for hit in [
+            "SELECT * FROM notes WHERE id = $1",
+            "select * from public.NOTES",
+            "notes::table.find(id)",
+            "UPDATE \"payment_methods\" SET x = 1",
+        ] {
+            assert!(mentions(&tables, hit), "{hit}");
+        }
+        for miss in ["footnotes are fine", "notes_archive", "my_payment_methods2", ""] {
+            assert!(!mentions(&tables, miss), "{miss}");
+        }
+        assert!(mentions(&models, "select(Note).where(Note.id == i)"));
+        assert!(mentions(&models, "models.Note"));
+        assert!(!mentions(&models, "NoteBook(note)"));
+        assert!(!mentions(&models, "a note"));
+    }
 
     fn words() -> SecretWords {
         SecretWords::new(&SecretsConfig::default())

@@ -15,6 +15,7 @@ pub static RULE: RuleMeta = RuleMeta {
     summary: "Suppression comments name known rules, are used, and give reasons",
     doc: include_str!("../../rules/TL000-suppression-hygiene.md"),
     triggers: |_| super::words(&["tenant-lint:"]),
+    gate: None,
     needs_index: false,
     needs_pr_body: false,
     embedded_sql_only: false,

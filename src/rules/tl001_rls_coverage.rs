@@ -22,6 +22,7 @@ pub static RULE: RuleMeta = RuleMeta {
             "policy",
         ])
     },
+    gate: None,
     needs_index: true,
     needs_pr_body: false,
     embedded_sql_only: false,

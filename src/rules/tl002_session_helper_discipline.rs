@@ -35,6 +35,7 @@ pub static RULE: RuleMeta = RuleMeta {
         );
         w
     },
+    gate: None,
     // Queries run straight on a Rust pool are judged by the tables they touch.
     needs_index: true,
     needs_pr_body: false,

@@ -12,6 +12,7 @@ pub static RULE: RuleMeta = RuleMeta {
     summary: "Policies bind writes to a real tenant with a strict WITH CHECK",
     doc: include_str!("../../rules/TL003-with-check-discipline.md"),
     triggers: |_| super::words(&["policy"]),
+    gate: None,
     needs_index: true,
     needs_pr_body: false,
     embedded_sql_only: true,

@@ -29,6 +29,7 @@ pub static RULE: RuleMeta = RuleMeta {
         t.push("deserialize".into());
         t
     },
+    gate: None,
     needs_index: false,
     needs_pr_body: false,
     embedded_sql_only: false,

@@ -26,6 +26,7 @@ pub static RULE: RuleMeta = RuleMeta {
         }
         out
     },
+    gate: None,
     needs_index: true,
     needs_pr_body: false,
     embedded_sql_only: false,

@@ -23,6 +23,7 @@ pub static RULE: RuleMeta = RuleMeta {
     summary: "Qdrant reads, deletes and upserts are scoped by the collection's tenant key",
     doc: include_str!("../../rules/TL007-vector-store-tenant-filter.md"),
     triggers: |_| super::words(&["qdrant"]),
+    gate: None,
     needs_index: false,
     needs_pr_body: false,
     embedded_sql_only: false,
@@ -650,14 +651,10 @@ mod py {
 
     impl<'t> Funcs<'t> {
         fn new(root: Node<'t>, src: &str) -> Funcs<'t> {
-            let mut all = Vec::new();
-            python::walk(root, &mut |n| {
-                if n.kind() == "function_definition" {
-                    if let Some(name) = n.child_by_field_name("name") {
-                        all.push((python::text(name, src).to_string(), n));
-                    }
-                }
-            });
+            let all = python::function_definitions(root, src)
+                .into_iter()
+                .map(|(name, n)| (name.to_string(), n))
+                .collect();
             Funcs { all }
         }
 

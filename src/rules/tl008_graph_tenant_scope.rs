@@ -31,6 +31,7 @@ pub static RULE: RuleMeta = RuleMeta {
         w.extend(c.graph.scoping_calls.iter().cloned());
         w
     },
+    gate: None,
     needs_index: false,
     needs_pr_body: false,
     embedded_sql_only: false,

@@ -22,6 +22,7 @@ pub static RULE: RuleMeta = RuleMeta {
         "Object keys start with the tenant; presigned URLs are short-lived; no anonymous reads",
     doc: include_str!("../../rules/TL009-object-storage-tenant-prefix.md"),
     triggers: |_| super::words(TRIGGERS),
+    gate: None,
     needs_index: false,
     needs_pr_body: false,
     embedded_sql_only: false,

@@ -22,6 +22,7 @@ pub static RULE: RuleMeta = RuleMeta {
     summary: "Redis keys, scan patterns and pub/sub channels carry a tenant component",
     doc: include_str!("../../rules/TL010-redis-tenant-prefix.md"),
     triggers: |_| vec!["redis".into()],
+    gate: None,
     needs_index: false,
     needs_pr_body: false,
     embedded_sql_only: false,

@@ -17,6 +17,7 @@ pub static RULE: RuleMeta = RuleMeta {
     summary: "User lookups by an identity-provider subject also filter on the token's org",
     doc: include_str!("../../rules/TL011-multi-org-user-resolution.md"),
     triggers: |c| c.users.identity_columns.clone(),
+    gate: None,
     needs_index: false,
     needs_pr_body: false,
     embedded_sql_only: false,

@@ -16,6 +16,7 @@ pub static RULE: RuleMeta = RuleMeta {
     summary: "Admin endpoints acting on another tenant check platform admin and audit the target",
     doc: include_str!("../../rules/TL012-platform-admin-gating.md"),
     triggers: |c| c.admin.path_words.clone(),
+    gate: None,
     needs_index: true,
     needs_pr_body: false,
     embedded_sql_only: false,

@@ -21,6 +21,7 @@ pub static RULE: RuleMeta = RuleMeta {
     summary: "Secrets, tokens and signatures compared in constant time",
     doc: include_str!("../../rules/TL013-constant-time-compare.md"),
     triggers: |c| super::names::SecretWords::triggers(&c.secrets),
+    gate: None,
     needs_index: false,
     needs_pr_body: false,
     embedded_sql_only: false,

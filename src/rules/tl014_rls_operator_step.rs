@@ -13,6 +13,7 @@ pub static RULE: RuleMeta = RuleMeta {
     summary: "Migrations that change RLS state the operator step in the PR description",
     doc: include_str!("../../rules/TL014-rls-operator-step.md"),
     triggers: |_| super::words(&["policy", "row level security", "drop table", "drop_table"]),
+    gate: None,
     needs_index: true,
     needs_pr_body: true,
     embedded_sql_only: false,

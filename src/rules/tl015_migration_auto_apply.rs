@@ -16,6 +16,7 @@ pub static RULE: RuleMeta = RuleMeta {
             "revision", "create", "alter", "drop", "insert", "update", "delete", "grant", "comment",
         ])
     },
+    gate: None,
     needs_index: true,
     needs_pr_body: false,
     embedded_sql_only: false,

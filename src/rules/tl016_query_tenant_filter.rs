@@ -31,12 +31,30 @@ pub static RULE: RuleMeta = RuleMeta {
     // Every query form names one of these: SQL keywords, `select(`,
     // `update(`, `delete(`, `.query(`, `.get(`, diesel's `::table`.
     triggers: |_| super::words(&["select", "update", "delete", "query", ".get(", "::table"]),
+    gate: Some(gate),
     needs_index: true,
     needs_pr_body: false,
     embedded_sql_only: false,
     applies_to,
     check,
 };
+
+/// A query the rule judges names a tenant table (SQL, diesel's
+/// `notes::table`) or the model mapped to one (`select(Note)`, diesel's
+/// Rust name of a table `#[sql_name]` renames); SQL in a Python string runs
+/// through an SQL-executing call.
+fn gate(ctx: &Ctx, lang: Language, text: &str) -> bool {
+    let names = ctx.derived(super::names::TenantNames::new);
+    match lang {
+        Language::Python => {
+            names.mentions_model(text)
+                || (crate::lang::embedded::may_execute_sql(lang, text.as_bytes())
+                    && names.mentions_table(text))
+        }
+        Language::Rust => names.mentions_table(text) || names.mentions_model(text),
+        Language::Sql => names.mentions_table(text),
+    }
+}
 
 /// Migrations change data across every tenant by design; only `.sql`
 /// files that hold queries are read.
@@ -649,13 +667,9 @@ mod py {
             return;
         }
         let mut defs: BTreeMap<&str, Vec<Node>> = BTreeMap::new();
-        python::walk(root, &mut |n| {
-            if n.kind() == "function_definition" {
-                if let Some(name) = n.child_by_field_name("name") {
-                    defs.entry(python::text(name, src)).or_default().push(n);
-                }
-            }
-        });
+        for (name, n) in python::function_definitions(root, src) {
+            defs.entry(name).or_default().push(n);
+        }
         let p = Py {
             ctx,
             src,

@@ -31,6 +31,7 @@ pub static RULE: RuleMeta = RuleMeta {
             "required_spec_claims",
         ])
     },
+    gate: None,
     needs_index: false,
     needs_pr_body: false,
     embedded_sql_only: false,

@@ -24,6 +24,7 @@ pub static RULE: RuleMeta = RuleMeta {
             "grant",
         ])
     },
+    gate: None,
     needs_index: true,
     needs_pr_body: false,
     embedded_sql_only: true,

@@ -27,6 +27,7 @@ pub static RULE: RuleMeta = RuleMeta {
             "memo".into(),
         ]
     },
+    gate: None,
     needs_index: false,
     needs_pr_body: false,
     embedded_sql_only: false,

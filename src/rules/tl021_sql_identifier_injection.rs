@@ -19,6 +19,7 @@ pub static RULE: RuleMeta = RuleMeta {
     summary: "Tenant identifiers and values reach SQL through bind parameters or identifier quoting, never string formatting",
     doc: include_str!("../../rules/TL021-sql-identifier-injection.md"),
     triggers: |_| super::words(SINK_WORDS),
+    gate: None,
     needs_index: false,
     needs_pr_body: false,
     embedded_sql_only: false,
@@ -483,14 +484,7 @@ mod py {
     }
 
     pub fn check(ctx: &Ctx, root: Node, src: &str, path: &str, out: &mut Vec<Diagnostic>) {
-        let mut funcs = Vec::new();
-        python::walk(root, &mut |n| {
-            if n.kind() == "function_definition" {
-                if let Some(name) = n.child_by_field_name("name") {
-                    funcs.push((python::text(name, src), n));
-                }
-            }
-        });
+        let funcs = python::function_definitions(root, src);
         let style = if src.contains("asyncpg") {
             Style::Numbered
         } else if src.contains("psycopg") || src.contains("cursor") && !src.contains("sqlalchemy") {
