@@ -550,7 +550,12 @@ mod tests {
         ] {
             assert!(mentions(&tables, hit), "{hit}");
         }
-        for miss in ["footnotes are fine", "notes_archive", "my_payment_methods2", ""] {
+        for miss in [
+            "footnotes are fine",
+            "notes_archive",
+            "my_payment_methods2",
+            "",
+        ] {
             assert!(!mentions(&tables, miss), "{miss}");
         }
         assert!(mentions(&models, "select(Note).where(Note.id == i)"));

@@ -194,6 +194,53 @@ fn join_path(prefix: &str, path: &str) -> String {
 
 const HTTP_METHODS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "options"];
 
+/// Can `text` declare a route this module discovers? Every form above
+/// names its framework, router constructor or registration call (Python)
+/// or a `route`/`resource` call or verb attribute (Rust). The endpoint
+/// rules use it as their pre-filter gate: without a route they cannot fire.
+pub fn may_declare_routes(lang: crate::lang::Language, text: &str) -> bool {
+    use aho_corasick::AhoCorasick;
+    use std::sync::LazyLock;
+    fn matcher(words: &[&str]) -> AhoCorasick {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(words)
+            .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("empty matcher"))
+    }
+    static PY: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        matcher(&[
+            "fastapi",
+            "flask",
+            "starlette",
+            "quart",
+            "apirouter",
+            "blueprint",
+            "add_api_route",
+            "add_url_rule",
+            "basehttpmiddleware",
+        ])
+    });
+    static RS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        matcher(&[
+            "route",
+            "resource",
+            "actix",
+            "#[get",
+            "#[post",
+            "#[put",
+            "#[patch",
+            "#[delete",
+            "#[head",
+            "#[options",
+        ])
+    });
+    match lang {
+        crate::lang::Language::Python => PY.is_match(text),
+        crate::lang::Language::Rust => RS.is_match(text),
+        crate::lang::Language::Sql => false,
+    }
+}
+
 // ---------------------------------------------------------------- Python
 
 /// A Python route and its function node.
@@ -1505,21 +1552,41 @@ fn rs_steps(block: &syn::Block, src: &SourceText, via: Option<&str>, out: &mut V
 mod tests {
     use super::*;
 
+    use crate::lang::Language;
+
+    /// Every source with routes passes the pre-filter gate.
     fn py(src: &str) -> Vec<Route> {
         let tree = python::parse(src).unwrap();
-        python_routes(tree.root_node(), src, &|_| None)
+        let found: Vec<Route> = python_routes(tree.root_node(), src, &|_| None)
             .into_iter()
             .map(|r| r.route)
-            .collect()
+            .collect();
+        assert!(found.is_empty() || may_declare_routes(Language::Python, src));
+        found
     }
 
     fn rs(src: &str) -> Vec<Route> {
         let file: syn::File = syn::parse_str(src).unwrap();
         let st = SourceText::new(src.to_string());
-        rust_routes(&file, &st)
+        let found: Vec<Route> = rust_routes(&file, &st)
             .into_iter()
             .map(|r| r.route)
-            .collect()
+            .collect();
+        assert!(found.is_empty() || may_declare_routes(Language::Rust, src));
+        found
+    }
+
+    #[test]
+    fn gate_passes_route_files_only() {
+        let service = "import httpx\n\nasync def fetch(org_id):\n    return await client.get(f\"/v1/{org_id}\")\n";
+        assert!(!may_declare_routes(Language::Python, service));
+        assert!(py(service).is_empty());
+        let flask = "import flask\napp = flask.Flask(__name__)\n@app.route(\"/x\")\ndef x():\n    return 'x'\n";
+        assert_eq!(py(flask).len(), 1);
+        let actix = "#[get(\"/notes/{id}\")]\nasync fn note(id: web::Path<i64>) -> String { String::new() }\n";
+        assert_eq!(rs(actix).len(), 1);
+        let lib = "pub fn total(xs: &[i64]) -> i64 { xs.iter().sum() }\n";
+        assert!(!may_declare_routes(Language::Rust, lib));
     }
 
     fn summary(rs: &[Route]) -> Vec<String> {

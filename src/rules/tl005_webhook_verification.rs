@@ -18,7 +18,7 @@ pub static RULE: RuleMeta = RuleMeta {
     summary: "Webhook handlers verify, replay-check and resolve the tenant before any side effect",
     doc: include_str!("../../rules/TL005-webhook-verification.md"),
     triggers: |c| c.webhooks.path_words.clone(),
-    gate: None,
+    gate: Some(|_, lang, text| super::routes::may_declare_routes(lang, text)),
     needs_index: true,
     needs_pr_body: false,
     embedded_sql_only: false,

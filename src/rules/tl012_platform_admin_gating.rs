@@ -16,7 +16,7 @@ pub static RULE: RuleMeta = RuleMeta {
     summary: "Admin endpoints acting on another tenant check platform admin and audit the target",
     doc: include_str!("../../rules/TL012-platform-admin-gating.md"),
     triggers: |c| c.admin.path_words.clone(),
-    gate: None,
+    gate: Some(|_, lang, text| super::routes::may_declare_routes(lang, text)),
     needs_index: true,
     needs_pr_body: false,
     embedded_sql_only: false,

@@ -18,7 +18,7 @@ pub static RULE: RuleMeta = RuleMeta {
     summary: "Handlers that load a resource by id check the caller's ownership",
     doc: include_str!("../../rules/TL023-resource-ownership.md"),
     triggers: |_| super::words(&["_id", "id}", "id>", ":id", "{id", "<id"]),
-    gate: None,
+    gate: Some(|_, lang, text| super::routes::may_declare_routes(lang, text)),
     needs_index: true,
     needs_pr_body: false,
     embedded_sql_only: false,
