@@ -30,9 +30,28 @@ pub static RULE: RuleMeta = RuleMeta {
     check,
 };
 
-/// One of these is in every file the rule reports on: boto3 calls name a
-/// `Bucket`, clients are made for `"s3"` by `boto3`, presigning says so.
-const TRIGGERS: &[&str] = &["s3", "bucket", "boto", "presign"];
+/// One of these is in every file the rule reports on: the keyed operations
+/// (`put_object`, `create_multipart_upload`, `upload_part`, `s3.Object(`,
+/// `upload_file`, `download_fileobj`), presigning and its lifetime
+/// (`generate_presigned_url`, `PresigningConfig::expires_in`), anonymous
+/// clients (`UNSIGNED`, `no_credentials()`) and public ACLs by value
+/// (`"public-read"`, `ObjectCannedAcl::PublicRead`).
+const TRIGGERS: &[&str] = &[
+    "_object",
+    "object(",
+    "multipart",
+    "upload_part",
+    "upload_file",
+    "download_file",
+    "presign",
+    "expires_in",
+    "unsigned",
+    "no_credentials",
+    "public-read",
+    "authenticated-read",
+    "publicread",
+    "authenticatedread",
+];
 
 /// boto3's default presigned-URL lifetime, when `ExpiresIn` is omitted.
 const BOTO_DEFAULT_EXPIRY: i64 = 3600;
@@ -81,10 +100,6 @@ const RS_OPS: &[&str] = &[
 const PUBLIC_ACLS: &[&str] = &["public-read", "public-read-write", "authenticated-read"];
 
 fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
-    let lower = file.text().to_ascii_lowercase();
-    if !TRIGGERS.iter().any(|t| lower.contains(t)) {
-        return;
-    }
     let cfg = &ctx.config.storage;
     let markers = Markers::new(&ctx.config.tenant.columns, &cfg.tenant_markers);
     let default_tenant = ctx
