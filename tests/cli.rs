@@ -592,3 +592,64 @@ fn deleting_an_rls_migration_reports_the_table_it_leaves_open() {
     );
     assert_eq!(rules_and_lines(&r.run(&["--format", "json"])), vec![]);
 }
+
+#[test]
+fn the_facts_cache_follows_unchanged_files_that_change_later() {
+    let forced = "CREATE TABLE notes (id bigint PRIMARY KEY, org_id uuid NOT NULL, body text);\nALTER TABLE notes ENABLE ROW LEVEL SECURITY;\nALTER TABLE notes FORCE ROW LEVEL SECURITY;\nCREATE POLICY notes_org ON notes USING (org_id = current_setting('app.current_org')::uuid) WITH CHECK (org_id = current_setting('app.current_org')::uuid);\n";
+    let r = Repo::new();
+    r.write("migrations/001_notes.sql", forced);
+    r.write("app/__init__.py", "");
+    r.commit_all("init");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write(
+        "app/repo.py",
+        "from sqlalchemy import text\n\n\nasync def note(db, note_id):\n    return await db.execute(text(\"SELECT body FROM notes WHERE id = :id\"), {\"id\": note_id})\n",
+    );
+    r.commit_all("feature");
+    // A cache an older version left behind is removed on the next save.
+    r.write(".tenant-lint-cache/facts-v0.0.1-f1.json", "{}");
+    let severities = |run: &Run| -> Vec<String> {
+        run.json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {}",
+                    f["rule"].as_str().unwrap(),
+                    f["severity"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    // Cold and warm cache agree with no cache: RLS is forced, so SOFT.
+    for args in [
+        &["--format", "json"][..],
+        &["--format", "json"],
+        &["--format", "json", "--no-cache"],
+    ] {
+        assert_eq!(severities(&r.run(args)), vec!["TL016 SOFT"]);
+    }
+    // The migration changes on main and the feature merges it: unchanged
+    // by the review, new to the cache.
+    r.git(&["checkout", "-q", "main"]);
+    r.write(
+        "migrations/001_notes.sql",
+        &forced.replace("ALTER TABLE notes FORCE ROW LEVEL SECURITY;\n", ""),
+    );
+    r.commit_all("no force");
+    r.git(&["checkout", "-q", "feature"]);
+    r.git(&["merge", "-q", "--no-edit", "main"]);
+    for args in [
+        &["--format", "json"][..],
+        &["--format", "json", "--no-cache"],
+    ] {
+        assert_eq!(severities(&r.run(args)), vec!["TL016 HARD"]);
+    }
+    let caches: Vec<String> = std::fs::read_dir(r.path().join(".tenant-lint-cache"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    assert_eq!(caches.len(), 1, "{caches:?}");
+}

@@ -401,14 +401,20 @@ pub fn context_facts(
                 ));
             }
             let lang = Language::from_path(&input.path)?;
-            if !plan.may_hold_schema(lang, &bytes) {
-                return None;
-            }
+            // The cache also remembers files that state nothing, so an
+            // unchanged file costs one read and one hash.
             let facts = match cache.and_then(|c| c.get(&input.path, &bytes)) {
                 Some(f) => f,
                 None => {
-                    let text = lang::check_readable(&bytes).ok()?;
-                    let f = facts::extract(&ParsedFile::parse(&input.path, lang, text).ok()?);
+                    let f = if plan.may_hold_schema(lang, &bytes) {
+                        let text = lang::check_readable(&bytes).ok()?;
+                        facts::extract(&ParsedFile::parse(&input.path, lang, text).ok()?)
+                    } else {
+                        FileFacts {
+                            path: input.path.clone(),
+                            ..FileFacts::default()
+                        }
+                    };
                     if let Some(c) = cache {
                         c.put(&input.path, &bytes, &f);
                     }

@@ -115,17 +115,26 @@ pub struct Fact {
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct FileFacts {
     pub path: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub facts: Vec<Fact>,
     /// alembic `revision` / `down_revision`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub down_revision: Option<String>,
     /// SQL statements nobody could read.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub unread: usize,
     /// For a deploy file (Dockerfile, entrypoint, compose): its text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deploy: Option<String>,
     /// Routers this file mounts from other modules, with their prefixes.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mounts: Vec<Mount>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// `app.include_router(admin.router, prefix="/admin")`: the router named
