@@ -594,7 +594,11 @@ fn review_change(
         }
     }
     let schema = plan.needs_index;
-    let (context_facts, context_inputs) = engine::context_facts(plan, context, cache);
+    let engine::Context {
+        facts: context_facts,
+        stating: context_inputs,
+        rest: context_rest,
+    } = engine::context_facts(plan, context, cache);
     let head_loaded = engine::load(plan, head_inputs, schema);
     let base_loaded = engine::load(plan, base_inputs, schema);
     let index_of = |loaded: &[engine::Loaded]| {
@@ -607,19 +611,26 @@ fn review_change(
     } else {
         (ProjectIndex::default(), ProjectIndex::default())
     };
-    // Unchanged files whose verdict depends on a table the change altered
-    // are checked in both revisions (parsed only now).
+    // Unchanged files whose verdict depends on a table the change altered,
+    // or whose router the change mounts under another prefix, are checked
+    // in both revisions (parsed only now).
     let altered = head_index.changed_tables(&base_index);
-    let dependent_inputs: Vec<Input> = context_facts
+    let remounted = head_index.changed_mounts(&base_index);
+    let remounted_file = |path: &str| remounted.iter().any(|m| index::is_module(path, &m.module));
+    let mut dependent_inputs: Vec<Input> = context_facts
         .iter()
         .zip(context_inputs)
-        .filter(|(f, _)| {
-            f.facts.iter().any(|x| {
-                index::event_table(&x.event).is_some_and(|t| altered.iter().any(|a| a == t))
-            })
+        .filter(|(f, i)| {
+            remounted_file(&i.path)
+                || f.facts.iter().any(|x| {
+                    index::event_table(&x.event).is_some_and(|t| altered.iter().any(|a| a == t))
+                })
         })
         .map(|(_, i)| i)
         .collect();
+    if !remounted.is_empty() {
+        dependent_inputs.extend(context_rest.into_iter().filter(|i| remounted_file(&i.path)));
+    }
     let dependents = engine::load(plan, dependent_inputs, false);
     let mut head_refs: Vec<&engine::Loaded> = head_loaded.iter().collect();
     head_refs.extend(dependents.iter());

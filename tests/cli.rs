@@ -653,3 +653,54 @@ fn the_facts_cache_follows_unchanged_files_that_change_later() {
         .collect();
     assert_eq!(caches.len(), 1, "{caches:?}");
 }
+
+#[test]
+fn mounting_a_router_elsewhere_rechecks_its_unchanged_routes() {
+    let r = Repo::new();
+    r.write(
+        "app/api/admin.py",
+        &std::fs::read_to_string(
+            manifest_dir().join("fixtures/TL012/mounted_admin/app/api/admin.py"),
+        )
+        .unwrap(),
+    );
+    r.write(
+        "app/main.py",
+        "from fastapi import FastAPI\n\nfrom app.api import admin\n\napp = FastAPI()\napp.include_router(admin.router, prefix=\"/ops\")\n",
+    );
+    r.commit_all("init");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    // Only the mounting file changes: the admin router moves under /admin.
+    r.write(
+        "app/main.py",
+        "from fastapi import FastAPI\n\nfrom app.api import admin\n\napp = FastAPI()\napp.include_router(admin.router, prefix=\"/admin\")\n",
+    );
+    let run = r.run(&["--format", "json"]);
+    let found: Vec<(String, String, bool)> = run.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+                f["in_change"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![("TL012".to_string(), "app/api/admin.py".to_string(), false)],
+        "{}",
+        run.stdout
+    );
+    // Mounted where it was, nothing is new.
+    r.write(
+        "app/main.py",
+        "from fastapi import FastAPI\n\nfrom app.api import admin\n\napp = FastAPI()\n\napp.include_router(admin.router, prefix=\"/ops\")\n",
+    );
+    assert_eq!(
+        r.run(&["--format", "json"]).json()["findings"],
+        serde_json::json!([])
+    );
+}

@@ -370,20 +370,44 @@ pub fn schema_facts(loaded: &[Loaded]) -> Vec<FileFacts> {
     loaded.iter().filter_map(|l| l.facts.clone()).collect()
 }
 
-/// Schema facts of the unchanged files of a revision, from the cache where
-/// their content is known; returns the facts and the inputs that state any
-/// (so that files depending on an altered table can be checked later).
+/// The unchanged files of a revision, as the schema index sees them.
+#[derive(Default)]
+pub struct Context {
+    /// Facts of the files that state any (from the cache where their
+    /// content is known) …
+    pub facts: Vec<FileFacts>,
+    /// … and those files, in the same order, read.
+    pub stating: Vec<Input>,
+    /// The other supported files, not read again until a rule needs them
+    /// (a module whose router the change mounts elsewhere).
+    pub rest: Vec<Input>,
+}
+
+/// Read the unchanged files of a revision for the schema index.
 pub fn context_facts(
     plan: &Plan,
     inputs: Vec<Input>,
     cache: Option<&cache::FactsCache>,
-) -> (Vec<FileFacts>, Vec<Input>) {
-    let results: Vec<Option<(FileFacts, Input)>> = inputs
+) -> Context {
+    enum Read {
+        Stating(FileFacts, Input),
+        Plain(Input),
+    }
+    let results: Vec<Option<Read>> = inputs
         .into_par_iter()
         .map(|input| {
             let bytes = match &input.content {
                 Content::Bytes(b) => b.clone(),
                 Content::Disk(p) => std::fs::read(p).ok()?,
+            };
+            let read = |facts: FileFacts, bytes: Vec<u8>, input: Input| {
+                Some(Read::Stating(
+                    facts,
+                    Input {
+                        content: Content::Bytes(bytes),
+                        ..input
+                    },
+                ))
             };
             if crate::index::deploy::is_deploy_file(&input.path) {
                 let text = std::str::from_utf8(&bytes).ok()?.to_ascii_lowercase();
@@ -392,13 +416,7 @@ pub fn context_facts(
                     deploy: Some(text),
                     ..FileFacts::default()
                 };
-                return Some((
-                    f,
-                    Input {
-                        content: Content::Bytes(bytes),
-                        ..input
-                    },
-                ));
+                return read(f, bytes, input);
             }
             let lang = Language::from_path(&input.path)?;
             // The cache also remembers files that state nothing, so an
@@ -426,16 +444,24 @@ pub fn context_facts(
                 || facts.revision.is_some()
                 || facts.unread > 0
                 || !facts.mounts.is_empty();
-            useful.then_some((
-                facts,
-                Input {
-                    content: Content::Bytes(bytes),
-                    ..input
-                },
-            ))
+            if useful {
+                read(facts, bytes, input)
+            } else {
+                Some(Read::Plain(input))
+            }
         })
         .collect();
-    results.into_iter().flatten().unzip()
+    let mut out = Context::default();
+    for r in results.into_iter().flatten() {
+        match r {
+            Read::Stating(f, i) => {
+                out.facts.push(f);
+                out.stating.push(i);
+            }
+            Read::Plain(i) => out.rest.push(i),
+        }
+    }
+    out
 }
 
 /// Run the candidate rules on loaded files, in parallel.

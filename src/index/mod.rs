@@ -84,17 +84,20 @@ impl ProjectIndex {
     /// of the Python file at `path` (`app/api/admin.py`, or
     /// `src/app/api/admin.py` for the module `app.api.admin`).
     pub fn mount_prefix(&self, path: &str, router: &str) -> Option<String> {
-        let module = path
-            .trim_end_matches(".py")
-            .trim_end_matches("/__init__")
-            .replace('/', ".");
         self.mounts
             .iter()
-            .find(|m| {
-                m.router == router
-                    && (module == m.module || module.ends_with(&format!(".{}", m.module)))
-            })
+            .find(|m| m.router == router && is_module(path, &m.module))
             .map(|m| m.prefix.clone())
+    }
+
+    /// Mounts one index has and the other has not (a router mounted,
+    /// unmounted or moved to another prefix): the routes of those modules
+    /// change path without their file changing.
+    pub fn changed_mounts<'a>(&'a self, other: &'a ProjectIndex) -> Vec<&'a facts::Mount> {
+        let only = |a: &'a ProjectIndex, b: &'a ProjectIndex| {
+            a.mounts.iter().filter(move |m| !b.mounts.contains(m))
+        };
+        only(self, other).chain(only(other, self)).collect()
     }
 
     /// The nearest directory at or above `path`'s directory that holds
@@ -300,6 +303,16 @@ impl ProjectIndex {
             .filter(|f| f.unread > 0)
             .map(|f| (f.path.as_str(), f.unread))
     }
+}
+
+/// Is the Python file at `path` the module `module` (`app/api/admin.py`,
+/// or `src/app/api/admin.py`, for `app.api.admin`)?
+pub fn is_module(path: &str, module: &str) -> bool {
+    let Some(stem) = path.strip_suffix(".py") else {
+        return false;
+    };
+    let dotted = stem.trim_end_matches("/__init__").replace('/', ".");
+    dotted == module || dotted.ends_with(&format!(".{module}"))
 }
 
 pub fn event_table(e: &Event) -> Option<&str> {
