@@ -446,6 +446,20 @@ fn singular(p: &str) -> String {
     }
 }
 
+/// Does a piece of a name (in the sense of [`split_pieces`]) start at byte
+/// `at` of `text`: at a non-alphanumeric character or the text's start, or
+/// at an upper-case letter after a lower-case letter or digit?
+pub fn starts_piece(text: &str, at: usize) -> bool {
+    let Some(prev) = text.get(..at).and_then(|t| t.chars().next_back()) else {
+        return true;
+    };
+    if !prev.is_alphanumeric() {
+        return true;
+    }
+    let cur = text.get(at..).and_then(|t| t.chars().next());
+    cur.is_some_and(|c| c.is_uppercase()) && (prev.is_lowercase() || prev.is_ascii_digit())
+}
+
 /// `X-Hub-Signature-256` → `["x", "hub", "signature", "256"]`,
 /// `apiToken` → `["api", "token"]`.
 pub fn split_pieces(name: &str) -> Vec<String> {
@@ -537,6 +551,39 @@ fn mentions(m: &AhoCorasick, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn piece_starts_agree_with_split_pieces() {
+        for name in [
+            "dataclass",
+            "allow_all",
+            "orgId",
+            "HTTPAuth",
+            "x-org",
+            "_tenant",
+            "v2Org",
+            "forget",
+        ] {
+            let pieces = split_pieces(name);
+            let mut rebuilt = Vec::new();
+            let mut cur = String::new();
+            for (i, c) in name.char_indices() {
+                if !c.is_alphanumeric() {
+                    continue;
+                }
+                if starts_piece(name, i) && !cur.is_empty() {
+                    rebuilt.push(std::mem::take(&mut cur));
+                }
+                cur.extend(c.to_lowercase());
+            }
+            if !cur.is_empty() {
+                rebuilt.push(cur);
+            }
+            assert_eq!(rebuilt, pieces, "{name}");
+        }
+        assert!(!starts_piece("dataclass", 3));
+        assert!(starts_piece("v2Org", 2));
+    }
 
     #[test]
     fn tenant_names_match_whole_words() {

@@ -6,7 +6,9 @@
 
 use super::names::split_pieces;
 use super::{Ctx, Diagnostic, RuleMeta, Severity};
+use crate::config::Config;
 use crate::lang::{python, rust, Language, ParsedFile, Syntax};
+use aho_corasick::AhoCorasick;
 use syn::spanned::Spanned;
 use tree_sitter::Node;
 
@@ -18,39 +20,73 @@ pub static RULE: RuleMeta = RuleMeta {
     summary: "Auth and tenant guards deny when their configuration or context is missing",
     doc: include_str!("../../rules/TL018-fail-open-guard.md"),
     triggers: |c| {
-        let g = &c.guards;
-        let mut t: Vec<String> = g
-            .guard_words
-            .iter()
-            .chain(&g.tenant_words)
-            .chain(&g.auth_calls)
-            .cloned()
-            .collect();
-        t.extend(
-            [
-                "call_next",
-                "next.run",
-                "self.app(",
-                "map_or(true",
-                "is_none_or",
-                "unwrap_or(true",
-                "verif",
-                "authenticat",
-                "authori",
-                "permission",
-                "jwt",
-            ]
-            .map(String::from),
-        );
-        t
+        let (pieces, anywhere) = trigger_words(c);
+        pieces.into_iter().chain(anywhere).collect()
     },
-    gate: None,
+    gate: Some(gate),
     needs_index: false,
     needs_pr_body: false,
     embedded_sql_only: false,
     applies_to: super::any_path,
     check,
 };
+
+/// The words of a guard, tenant or auth call: guard and tenant words name
+/// a guard or tenant only where a piece of a name starts with them
+/// (`allow_all`, `orgId`, not `dataclass`), the others anywhere.
+fn trigger_words(c: &Config) -> (Vec<String>, Vec<String>) {
+    let g = &c.guards;
+    let pieces = g
+        .guard_words
+        .iter()
+        .chain(&g.tenant_words)
+        .cloned()
+        .collect();
+    let mut anywhere: Vec<String> = g.auth_calls.clone();
+    anywhere.extend(
+        [
+            "call_next",
+            "next.run",
+            "self.app(",
+            "map_or(true",
+            "is_none_or",
+            "unwrap_or(true",
+            "verif",
+            "authenticat",
+            "authori",
+            "permission",
+            "jwt",
+        ]
+        .map(String::from),
+    );
+    (pieces, anywhere)
+}
+
+/// The pre-filter's second stage: a trigger word where the rule would
+/// read it.
+fn gate(ctx: &Ctx, _: Language, text: &str) -> bool {
+    struct Words {
+        pieces: AhoCorasick,
+        anywhere: AhoCorasick,
+    }
+    let w = ctx.derived(|ctx| {
+        let (pieces, anywhere) = trigger_words(ctx.config);
+        let build = |words: Vec<String>| {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(words.iter().filter(|w| !w.is_empty()))
+                .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("empty matcher"))
+        };
+        Words {
+            pieces: build(pieces),
+            anywhere: build(anywhere),
+        }
+    });
+    w.anywhere.is_match(text)
+        || w.pieces
+            .find_overlapping_iter(text)
+            .any(|m| super::names::starts_piece(text, m.start()))
+}
 
 fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
     match &file.syntax {
