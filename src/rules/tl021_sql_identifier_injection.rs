@@ -19,7 +19,7 @@ pub static RULE: RuleMeta = RuleMeta {
     summary: "Tenant identifiers and values reach SQL through bind parameters or identifier quoting, never string formatting",
     doc: include_str!("../../rules/TL021-sql-identifier-injection.md"),
     triggers: |_| super::words(SINK_WORDS),
-    gate: None,
+    gate: Some(|_, _, text| names_a_sink(text)),
     needs_index: false,
     needs_pr_body: false,
     embedded_sql_only: false,
@@ -69,7 +69,28 @@ const SINK_WORDS: &[&str] = &[
     "prepare(",
     "prepare_cached(",
     "fetch_optional(",
+    "batch_execute(",
+    "simple_query(",
 ];
+
+/// Does `text` call a sink by its own name: a sink word not glued to a
+/// longer identifier (`db.execute(`, `sqlx::query(`, but not
+/// `chunk_text(`)? Sinks are recognised by the last segment of the called
+/// name, so this is the pre-filter's second stage.
+fn names_a_sink(text: &str) -> bool {
+    use aho_corasick::AhoCorasick;
+    use std::sync::LazyLock;
+    static SINKS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(SINK_WORDS)
+            .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("empty matcher"))
+    });
+    let b = text.as_bytes();
+    SINKS.find_overlapping_iter(text).any(|m| {
+        m.start() == 0 || !(b[m.start() - 1].is_ascii_alphanumeric() || b[m.start() - 1] == b'_')
+    })
+}
 
 fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
     let mut found = Vec::new();
@@ -2468,5 +2489,32 @@ mod rs {
         }
         out.push(Part::Lit(lit));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_a_sink;
+
+    #[test]
+    fn sinks_are_named_on_their_own() {
+        for called in [
+            "await db.execute(text(f\"SET search_path TO {schema}\"))",
+            "sqlx::query(&sql).execute(&pool)",
+            "client.batch_execute(&ddl).await?",
+            "rows = cur.fetchrow(q)",
+            "sql.SQL(\"SELECT 1\")",
+            "execute(q)",
+        ] {
+            assert!(names_a_sink(called), "{called}");
+        }
+        for glued in [
+            "chunk_text(body)",
+            "prefetch(urls)",
+            "my_query(x)",
+            "reexecute(job)",
+        ] {
+            assert!(!names_a_sink(glued), "{glued}");
+        }
     }
 }
