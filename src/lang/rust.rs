@@ -66,6 +66,73 @@ pub fn is_test_attr(attrs: &[syn::Attribute]) -> bool {
     })
 }
 
+/// A function with a body: free, in an `impl`, or nested in another
+/// function's body.
+pub struct Function<'a> {
+    pub attrs: &'a [syn::Attribute],
+    pub sig: &'a syn::Signature,
+    pub block: &'a syn::Block,
+    /// The whole item, attributes included.
+    pub span: proc_macro2::Span,
+    /// A test, or inside a `#[cfg(test)]` module.
+    pub in_test: bool,
+}
+
+impl Function<'_> {
+    pub fn name(&self) -> String {
+        self.sig.ident.to_string()
+    }
+}
+
+/// Every function of a file with a body, in source order.
+pub fn functions(file: &syn::File) -> Vec<Function<'_>> {
+    use syn::spanned::Spanned;
+    use syn::visit::Visit;
+    struct V<'a> {
+        out: Vec<Function<'a>>,
+        test_mod: bool,
+    }
+    impl<'a> V<'a> {
+        fn add(
+            &mut self,
+            attrs: &'a [syn::Attribute],
+            sig: &'a syn::Signature,
+            block: &'a syn::Block,
+            span: proc_macro2::Span,
+        ) {
+            self.out.push(Function {
+                attrs,
+                sig,
+                block,
+                span,
+                in_test: self.test_mod || is_test_attr(attrs),
+            });
+        }
+    }
+    impl<'a> Visit<'a> for V<'a> {
+        fn visit_item_mod(&mut self, m: &'a syn::ItemMod) {
+            let was = self.test_mod;
+            self.test_mod |= is_test_attr(&m.attrs);
+            syn::visit::visit_item_mod(self, m);
+            self.test_mod = was;
+        }
+        fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
+            self.add(&f.attrs, &f.sig, &f.block, f.span());
+            syn::visit::visit_item_fn(self, f);
+        }
+        fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
+            self.add(&f.attrs, &f.sig, &f.block, f.span());
+            syn::visit::visit_impl_item_fn(self, f);
+        }
+    }
+    let mut v = V {
+        out: Vec::new(),
+        test_mod: false,
+    };
+    v.visit_file(file);
+    v.out
+}
+
 /// An expression without the references, dereferences, parentheses and
 /// groups around it.
 pub fn peel(mut e: &syn::Expr) -> &syn::Expr {

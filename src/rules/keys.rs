@@ -1442,22 +1442,6 @@ impl<'a> RsFile<'a> {
             out: RsFile<'a>,
         }
         impl<'a> Visit<'a> for V<'a> {
-            fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
-                self.out
-                    .fns
-                    .entry(f.sig.ident.to_string())
-                    .or_default()
-                    .push((&f.sig, &f.block));
-                syn::visit::visit_item_fn(self, f);
-            }
-            fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
-                self.out
-                    .fns
-                    .entry(f.sig.ident.to_string())
-                    .or_default()
-                    .push((&f.sig, &f.block));
-                syn::visit::visit_impl_item_fn(self, f);
-            }
             fn visit_item_const(&mut self, c: &'a syn::ItemConst) {
                 self.out.consts.insert(c.ident.to_string(), &c.expr);
             }
@@ -1498,6 +1482,13 @@ impl<'a> RsFile<'a> {
             },
         };
         v.visit_file(file);
+        for f in rust::functions(file) {
+            v.out
+                .fns
+                .entry(f.name())
+                .or_default()
+                .push((f.sig, f.block));
+        }
         v.out
     }
 

@@ -571,21 +571,13 @@ fn depends_in(node: Node, src: &str) -> Vec<String> {
 
 /// Top-level functions of a module by name (decorated or not).
 pub fn top_functions<'t>(root: Node<'t>, src: &str) -> HashMap<String, Node<'t>> {
-    let mut out = HashMap::new();
-    let mut c = root.walk();
-    for n in root.named_children(&mut c) {
-        let f = if n.kind() == "decorated_definition" {
-            n.child_by_field_name("definition")
-        } else {
-            Some(n)
-        };
-        if let Some(f) = f.filter(|f| f.kind() == "function_definition") {
-            if let Some(name) = f.child_by_field_name("name") {
-                out.insert(python::text(name, src).to_string(), f);
-            }
-        }
-    }
-    out
+    python::top_level_functions(root)
+        .into_iter()
+        .filter_map(|f| {
+            let name = f.child_by_field_name("name")?;
+            Some((python::text(name, src).to_string(), f))
+        })
+        .collect()
 }
 
 /// Module-level `CurrentUser = Annotated[User, Depends(get_current_user)]`

@@ -547,38 +547,16 @@ fn rust_check(
     prefix: &str,
     out: &mut Vec<Diagnostic>,
 ) {
-    use syn::visit::Visit;
     let rf = RsFile::new(file, &parsed.src);
     let text = parsed.text();
     let cfg = &ctx.config.session;
     // Local functions that bind the tenant (their body sets it).
     let mut setters: HashSet<String> = cfg.tenant_setters.iter().cloned().collect();
-    struct Fns<'a> {
-        list: Vec<(&'a syn::Signature, &'a syn::Block, bool)>,
-        test: bool,
-    }
-    impl<'a> Visit<'a> for Fns<'a> {
-        fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
-            let test = self.test || crate::lang::rust::is_test_attr(&f.attrs);
-            self.list.push((&f.sig, &f.block, test));
-        }
-        fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
-            let test = self.test || crate::lang::rust::is_test_attr(&f.attrs);
-            self.list.push((&f.sig, &f.block, test));
-        }
-        fn visit_item_mod(&mut self, m: &'a syn::ItemMod) {
-            let was = self.test;
-            self.test = was || crate::lang::rust::is_test_attr(&m.attrs);
-            syn::visit::visit_item_mod(self, m);
-            self.test = was;
-        }
-    }
-    let mut fns = Fns {
-        list: Vec::new(),
-        test: false,
-    };
-    fns.visit_file(file);
-    for (sig, block, _) in &fns.list {
+    let fns: Vec<(&syn::Signature, &syn::Block, bool)> = crate::lang::rust::functions(file)
+        .into_iter()
+        .map(|f| (f.sig, f.block, f.in_test))
+        .collect();
+    for (sig, block, _) in &fns {
         if text
             .get(rf.range(block.span()))
             .is_some_and(|b| sets_tenant_sql(b, prefix))
@@ -597,7 +575,7 @@ fn rust_check(
         .iter()
         .map(|s| (s.host(), s.sql().to_string()))
         .collect();
-    for (sig, block, test) in &fns.list {
+    for (sig, block, test) in &fns {
         if *test || cfg.scoped_helpers.iter().any(|h| sig.ident == h) {
             continue;
         }

@@ -2131,19 +2131,15 @@ mod rs {
                     self.m.consts.push((c.ident.to_string(), s.value()));
                 }
             }
-            fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
-                self.m.fns.push((f.sig.ident.to_string(), &f.sig, &f.block));
-                syn::visit::visit_item_fn(self, f);
-            }
-            fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
-                self.m.fns.push((f.sig.ident.to_string(), &f.sig, &f.block));
-                syn::visit::visit_impl_item_fn(self, f);
-            }
         }
+        let fns = crate::lang::rust::functions(f)
+            .into_iter()
+            .map(|x| (x.name(), x.sig, x.block))
+            .collect();
         let mut m = M {
             m: Module {
                 consts: Vec::new(),
-                fns: Vec::new(),
+                fns,
             },
         };
         m.visit_file(f);

@@ -1475,7 +1475,6 @@ mod rs {
             src: &'a crate::lang::SourceText,
             keys: keys::RsKeys<'a>,
             out: Vec<RsFn>,
-            test_mod: bool,
         }
         impl<'a> V<'a> {
             fn add(
@@ -1484,6 +1483,7 @@ mod rs {
                 sig: &'a syn::Signature,
                 block: &'a syn::Block,
                 whole: proc_macro2::Span,
+                test: bool,
             ) {
                 let range = span_range(whole, self.src);
                 let start = attrs
@@ -1519,25 +1519,9 @@ mod rs {
                     range: start.min(range.start)..range.end,
                     header: start..body.max(start),
                     params,
-                    test: self.test_mod || crate::lang::rust::is_test_attr(attrs),
+                    test,
                     stmts,
                 });
-            }
-        }
-        impl<'a> Visit<'a> for V<'a> {
-            fn visit_item_mod(&mut self, m: &'a syn::ItemMod) {
-                let was = self.test_mod;
-                self.test_mod |= crate::lang::rust::is_test_attr(&m.attrs);
-                syn::visit::visit_item_mod(self, m);
-                self.test_mod = was;
-            }
-            fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
-                self.add(&f.attrs, &f.sig, &f.block, f.span());
-                syn::visit::visit_item_fn(self, f);
-            }
-            fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
-                self.add(&f.attrs, &f.sig, &f.block, f.span());
-                syn::visit::visit_impl_item_fn(self, f);
             }
         }
         let rf = keys::RsFile::new(file, &pf.src);
@@ -1550,9 +1534,10 @@ mod rs {
                 helpers: &[],
             },
             out: Vec::new(),
-            test_mod: false,
         };
-        v.visit_file(file);
+        for f in crate::lang::rust::functions(file) {
+            v.add(f.attrs, f.sig, f.block, f.span, f.in_test);
+        }
         v.out
     }
 

@@ -645,34 +645,19 @@ mod rust {
         let mut v = Fns {
             keys: &keys,
             caches: &caches,
-            test: false,
             out,
         };
-        v.visit_file(file);
+        for f in crate::lang::rust::functions(file) {
+            if !f.in_test {
+                v.function(f.attrs, f.sig, f.block, f.span);
+            }
+        }
     }
 
     struct Fns<'k, 'a, 'o> {
         keys: &'k RsKeys<'a>,
         caches: &'k [String],
-        test: bool,
         out: &'o mut Vec<Diagnostic>,
-    }
-
-    impl<'a> Visit<'a> for Fns<'_, 'a, '_> {
-        fn visit_item_mod(&mut self, m: &'a syn::ItemMod) {
-            let was = self.test;
-            self.test |= crate::lang::rust::is_test_attr(&m.attrs);
-            syn::visit::visit_item_mod(self, m);
-            self.test = was;
-        }
-        fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
-            self.function(&f.attrs, &f.sig, &f.block, f.span());
-            syn::visit::visit_item_fn(self, f);
-        }
-        fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
-            self.function(&f.attrs, &f.sig, &f.block, f.span());
-            syn::visit::visit_impl_item_fn(self, f);
-        }
     }
 
     impl<'a> Fns<'_, 'a, '_> {
@@ -683,9 +668,6 @@ mod rust {
             block: &'a syn::Block,
             whole: proc_macro2::Span,
         ) {
-            if self.test || crate::lang::rust::is_test_attr(attrs) {
-                return;
-            }
             let f = RsFn::new(sig, block, self.keys.file.range(whole), self.keys.file);
             self.cached_fn(attrs, sig, &f);
             if self.caches.is_empty() {

@@ -1854,21 +1854,10 @@ mod rs {
     }
 
     pub fn check(ctx: &Ctx, f: &syn::File, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
-        struct Fns<'a> {
-            out: Vec<(String, &'a syn::Signature, &'a syn::Block)>,
-        }
-        impl<'a> Visit<'a> for Fns<'a> {
-            fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
-                self.out.push((f.sig.ident.to_string(), &f.sig, &f.block));
-                syn::visit::visit_item_fn(self, f);
-            }
-            fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
-                self.out.push((f.sig.ident.to_string(), &f.sig, &f.block));
-                syn::visit::visit_impl_item_fn(self, f);
-            }
-        }
-        let mut fns = Fns { out: Vec::new() };
-        fns.visit_file(f);
+        let fns: Vec<(String, &syn::Signature, &syn::Block)> = crate::lang::rust::functions(f)
+            .into_iter()
+            .map(|x| (x.name(), x.sig, x.block))
+            .collect();
         let text = file.text();
         let driver = if text.contains("sqlx") {
             Driver::Sqlx
@@ -1882,7 +1871,7 @@ mod rs {
         let c = Checker {
             ctx,
             file,
-            fns: fns.out,
+            fns,
             driver,
         };
         let mut seen: Vec<Range<usize>> = Vec::new();
