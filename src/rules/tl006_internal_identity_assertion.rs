@@ -36,8 +36,12 @@ pub static RULE: RuleMeta = RuleMeta {
 
 fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
     let cfg = ctx.config;
-    if let crate::lang::Syntax::Python(tree) = &file.syntax {
-        caller_side(&cfg.internal, tree.root_node(), file.text(), out);
+    match &file.syntax {
+        crate::lang::Syntax::Python(tree) => {
+            caller_side(&cfg.internal, tree.root_node(), file.text(), out)
+        }
+        crate::lang::Syntax::Rust(f) => caller_side_rust(&cfg.internal, f, &file.src, out),
+        crate::lang::Syntax::Sql(_) => {}
     }
     let endpoints = routes::endpoints(file, ctx.index);
     let judged: Vec<(&Route, &Flow)> = endpoints.0.iter().map(|e| (&e.route, &e.flow)).collect();
@@ -138,6 +142,119 @@ fn caller_side(
 
 fn norm(s: &str) -> String {
     s.to_ascii_lowercase().replace('-', "_")
+}
+
+/// The SOFT companion in Rust: a reqwest request chain
+/// (`client.post(url).header("X-Internal-Secret", &secret)…`) that sends
+/// the internal secret without `[internal] caller-header`. A chain that
+/// adds a whole `.headers(map)` is not judged: what the map holds is
+/// unknown here.
+fn caller_side_rust(
+    cfg: &InternalConfig,
+    file: &syn::File,
+    src: &crate::lang::SourceText,
+    out: &mut Vec<Diagnostic>,
+) {
+    use quote::ToTokens;
+    use syn::spanned::Spanned;
+    use syn::visit::Visit;
+    if cfg.caller_header.is_empty() {
+        return;
+    }
+    struct V<'c, 'o> {
+        cfg: &'c InternalConfig,
+        caller: String,
+        src: &'c crate::lang::SourceText,
+        /// Calls already seen as part of a longer chain.
+        inner: std::collections::HashSet<*const syn::ExprMethodCall>,
+        out: &'o mut Vec<Diagnostic>,
+    }
+    impl<'a> Visit<'a> for V<'_, '_> {
+        fn visit_expr_method_call(&mut self, m: &'a syn::ExprMethodCall) {
+            if !self.inner.contains(&(m as *const _)) {
+                self.chain(m);
+            }
+            syn::visit::visit_expr_method_call(self, m);
+        }
+    }
+    impl V<'_, '_> {
+        fn chain(&mut self, outer: &syn::ExprMethodCall) {
+            let mut calls = vec![outer];
+            let mut e = &*outer.receiver;
+            while let syn::Expr::MethodCall(m) = e {
+                self.inner.insert(m as *const _);
+                calls.push(m);
+                e = &m.receiver;
+            }
+            calls.reverse();
+            let Some(request) = calls.iter().find(|m| {
+                matches!(
+                    m.method.to_string().as_str(),
+                    "get" | "post" | "put" | "patch" | "delete" | "head" | "request"
+                ) && !m.args.is_empty()
+            }) else {
+                return;
+            };
+            let mut keys = Vec::new();
+            let mut secret = None;
+            for m in &calls {
+                match (m.method.to_string().as_str(), m.args.len()) {
+                    ("headers", _) => return,
+                    ("header", 2) => {
+                        let key = match &m.args[0] {
+                            syn::Expr::Lit(syn::ExprLit {
+                                lit: syn::Lit::Str(s),
+                                ..
+                            }) => s.value(),
+                            k => k.to_token_stream().to_string().replace(' ', ""),
+                        };
+                        let value = m.args[1].to_token_stream().to_string().replace(' ', "");
+                        if secret.is_none()
+                            && (routes::any_matches(&self.cfg.secret_markers, &norm(&key))
+                                || routes::any_matches(&self.cfg.secret_markers, &norm(&value)))
+                        {
+                            let written = self
+                                .src
+                                .text
+                                .get(crate::lang::rust::span_range(m.args[0].span(), self.src));
+                            secret = Some((key.clone(), written.unwrap_or(&key).to_string()));
+                        }
+                        keys.push(norm(&key));
+                    }
+                    _ => {}
+                }
+            }
+            let Some((secret, written)) = secret else {
+                return;
+            };
+            if keys.contains(&self.caller) {
+                return;
+            }
+            let start = crate::lang::rust::span_range(request.method.span(), self.src).start;
+            let end = crate::lang::rust::span_range(outer.span(), self.src).end;
+            let mut d = Diagnostic::new(
+                start..end.max(start),
+                format!(
+                    "Internal call sends `{secret}` without `{}`: the called service cannot tell which service is asking",
+                    self.cfg.caller_header
+                ),
+                format!(
+                    "add `.header(\"{}\", \"<this service's name>\")` next to `.header({written}, …)`",
+                    self.cfg.caller_header
+                ),
+            );
+            d.severity = Some(Severity::Soft);
+            self.out.push(d);
+        }
+    }
+    V {
+        cfg,
+        caller: norm(&cfg.caller_header),
+        src,
+        inner: Default::default(),
+        out,
+    }
+    .visit_file(file);
 }
 
 /// What shows that the route is protected by the internal secret.
