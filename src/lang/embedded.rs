@@ -323,12 +323,13 @@ fn host_words(lang: super::Language) -> &'static [&'static str] {
         super::Language::Rust => &[
             "query!",
             "query(",
+            "query::<",
             "query_as",
             "query_scalar",
             "query_unchecked",
             "query_with",
-            "raw_sql(",
-            "sql_query(",
+            "raw_sql",
+            "sql_query",
         ],
         super::Language::Sql => &[],
     }
@@ -348,6 +349,9 @@ pub fn is_python_sql_call(name: &str) -> bool {
 
 pub fn from_python(tree: &Tree, src: &str) -> Vec<EmbeddedSql> {
     let mut out = Vec::new();
+    if !may_execute_sql(super::Language::Python, src.as_bytes()) {
+        return out;
+    }
     python::walk(tree.root_node(), &mut |n| {
         if n.kind() != "call" {
             return;
@@ -564,6 +568,9 @@ const RUST_SQL_FNS: &[&str] = &[
 
 pub fn from_rust(file: &syn::File, src: &SourceText) -> Vec<EmbeddedSql> {
     use syn::visit::Visit;
+    if !may_execute_sql(super::Language::Rust, src.text.as_bytes()) {
+        return Vec::new();
+    }
     struct V<'a> {
         src: &'a SourceText,
         out: Vec<EmbeddedSql>,
@@ -655,6 +662,40 @@ pub fn path_string(p: &syn::Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every call the extractors take SQL from passes the host-word check
+    /// they now start with.
+    #[test]
+    fn every_sql_call_is_a_host_word() {
+        use super::super::Language;
+        for m in RUST_SQL_MACROS {
+            let src = format!("sqlx::{m}!(\"SELECT 1\")");
+            assert!(may_execute_sql(Language::Rust, src.as_bytes()), "{src}");
+        }
+        for f in RUST_SQL_FNS {
+            for src in [
+                format!("sqlx::{f}(\"SELECT 1\")"),
+                format!("{f}::<_, i64>(\"SELECT 1\")"),
+            ] {
+                assert!(may_execute_sql(Language::Rust, src.as_bytes()), "{src}");
+            }
+        }
+        for name in [
+            "text",
+            "sa.text",
+            "db.execute",
+            "db.executemany",
+            "conn.exec_driver_sql",
+            "c.executescript",
+            "conn.fetch",
+            "conn.fetchrow",
+            "conn.fetchval",
+        ] {
+            assert!(is_python_sql_call(name), "{name}");
+            let src = format!("{name}(\"SELECT 1\")");
+            assert!(may_execute_sql(Language::Python, src.as_bytes()), "{src}");
+        }
+    }
     use crate::lang::{Language, ParsedFile};
 
     fn host_line_col(f: &ParsedFile, e: &EmbeddedSql, needle: &str) -> (u32, u32) {
