@@ -164,6 +164,25 @@ pub fn run(cli: Cli) -> Result<i32, AppError> {
             plan.rules.len(),
             started.elapsed().as_secs_f64() * 1000.0
         );
+        let w = &report.work;
+        let per_rule: Vec<String> = w.per_rule.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        let scope = if report.mode == "full" {
+            format!(
+                "the pre-filter let {} of {} files ({} lines) through to the rules",
+                w.parsed_files, report.files, w.parsed_lines
+            )
+        } else {
+            format!(
+                "the rules ran on {} file versions ({} lines) across both revisions",
+                w.parsed_files, w.parsed_lines
+            )
+        };
+        let per_rule = if per_rule.is_empty() {
+            "none".to_string()
+        } else {
+            per_rule.join(", ")
+        };
+        eprintln!("tenant-lint: {scope}; files per rule: {per_rule}");
     }
     let fails = match cli.fail_on {
         FailOn::Never => false,
@@ -322,6 +341,8 @@ fn full_scan(cli: &Cli, plan: &Plan, cwd: &Path, paths: &[PathBuf]) -> Result<Re
         (inputs, branch)
     };
     let (outcomes, index) = engine::run(plan, inputs);
+    let mut work = engine::Work::default();
+    work.add(&outcomes);
     let files = outcomes.len();
     let total_lines: usize = outcomes.iter().map(|o| o.lines).sum();
     let weights: HashMap<String, usize> =
@@ -354,6 +375,7 @@ fn full_scan(cli: &Cli, plan: &Plan, cwd: &Path, paths: &[PathBuf]) -> Result<Re
         suppressed: 0,
         baselined: 0,
         confidence,
+        work,
     })
 }
 
@@ -641,6 +663,9 @@ fn review_change(
     base_refs.extend(dependents.iter());
     let head = engine::check(plan, &head_index, &head_refs);
     let base = engine::check(plan, &base_index, &base_refs);
+    let mut work = engine::Work::default();
+    work.add(&head);
+    work.add(&base);
 
     let mut base_counts: HashMap<String, usize> = HashMap::new();
     for f in base.iter().flat_map(|o| &o.findings) {
@@ -711,6 +736,7 @@ fn review_change(
         suppressed: 0,
         baselined: 0,
         confidence,
+        work,
     }
 }
 

@@ -704,3 +704,19 @@ fn mounting_a_router_elsewhere_rechecks_its_unchanged_routes() {
         serde_json::json!([])
     );
 }
+
+#[test]
+fn verbose_says_what_the_pre_filter_let_through() {
+    let r = Repo::new();
+    r.write("app/webhooks.py", BAD_WEBHOOK);
+    r.write("app/util.py", "def add(a, b):\n    return a + b\n");
+    r.commit_all("init");
+    let run = r.run(&["--all", "--format", "json", "-v"]);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("pre-filter"))
+        .unwrap_or_else(|| panic!("{}", run.stderr));
+    assert!(line.contains("let 1 of 2 files"), "{line}");
+    assert!(line.contains("TL013 1"), "{line}");
+}

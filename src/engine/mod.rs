@@ -70,6 +70,27 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// What the rules cost: the files parsed for them and, per rule, the
+/// files it ran on (`--verbose`).
+#[derive(Debug, Default, Clone)]
+pub struct Work {
+    pub parsed_files: usize,
+    pub parsed_lines: usize,
+    pub per_rule: std::collections::BTreeMap<&'static str, usize>,
+}
+
+impl Work {
+    pub fn add(&mut self, outcomes: &[FileOutcome]) {
+        for o in outcomes.iter().filter(|o| !o.ran.is_empty()) {
+            self.parsed_files += 1;
+            self.parsed_lines += o.lines;
+            for r in &o.ran {
+                *self.per_rule.entry(r).or_default() += 1;
+            }
+        }
+    }
+}
+
 /// What happened to one file.
 #[derive(Debug, Default)]
 pub struct FileOutcome {
@@ -80,6 +101,8 @@ pub struct FileOutcome {
     pub notes: Vec<String>,
     /// Rules that could not run on this file, with the reason.
     pub not_evaluated: Vec<(String, String)>,
+    /// Rules that ran on this file (none: the pre-filter spared its parse).
+    pub ran: Vec<&'static str>,
     pub findings: Vec<Finding>,
 }
 
@@ -505,6 +528,7 @@ fn check_one(plan: &Plan, ctx: &Ctx, l: &Loaded) -> FileOutcome {
     if candidates.is_empty() {
         return outcome;
     }
+    outcome.ran = candidates.iter().map(|r| r.id).collect();
     if let Some(Err(reason)) = l.with_file(|file| {
         check_file(
             plan,

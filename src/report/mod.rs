@@ -35,6 +35,8 @@ pub struct Report {
     pub suppressed: usize,
     pub baselined: usize,
     pub confidence: Confidence,
+    /// Files parsed for the rules, in every revision the run checked.
+    pub work: crate::engine::Work,
 }
 
 pub struct Confidence {
