@@ -66,7 +66,8 @@ pub struct Cli {
     /// Print only findings.
     #[arg(long, short = 'q', conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Print what was analysed and how long it took, on stderr.
+    /// Print what was analysed, what the pre-filter let through to each
+    /// rule and how long it took, on stderr.
     #[arg(long, short = 'v')]
     pub verbose: bool,
     /// Do not read or write the schema-facts cache (.tenant-lint-cache).
