@@ -64,7 +64,7 @@ fn trigger_words(c: &Config) -> (Vec<String>, Vec<String>) {
 
 /// The pre-filter's second stage: a trigger word where the rule would
 /// read it.
-fn gate(ctx: &Ctx, _: Language, text: &str) -> bool {
+fn gate(ctx: &Ctx, _: &str, _: Language, text: &str) -> bool {
     struct Words {
         pieces: AhoCorasick,
         anywhere: AhoCorasick,
