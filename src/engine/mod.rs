@@ -521,7 +521,7 @@ fn check_one(plan: &Plan, ctx: &Ctx, l: &Loaded) -> FileOutcome {
             .candidates
             .iter()
             .copied()
-            .filter(|r| !plan.prefilter || r.gate.is_none_or(|g| g(ctx, *lang, text)))
+            .filter(|r| !plan.prefilter || r.gate.is_none_or(|g| g(ctx, &l.path, *lang, text)))
             .collect(),
         None => Vec::new(),
     };

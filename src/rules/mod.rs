@@ -138,6 +138,9 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// A rule's pre-filter gate: (run context, file path, language, text).
+pub type Gate = fn(&Ctx, &str, Language, &str) -> bool;
+
 /// A rule's declaration.
 pub struct RuleMeta {
     pub id: &'static str,
@@ -152,13 +155,14 @@ pub struct RuleMeta {
     /// file this rule can report on. The pre-filter relies on it, so a rule
     /// must never fire on a file without one of them.
     pub triggers: fn(&Config) -> Vec<String>,
-    /// The pre-filter's second stage, run on the text of a file the
-    /// triggers let through, once the project index is built: may the rule
-    /// fire here? (A query rule asks whether the file names a tenant table
-    /// or model.) Like the triggers it must hold for every file the rule
-    /// can report on. Values it needs are built once per run with
-    /// [`Ctx::derived`].
-    pub gate: Option<fn(&Ctx, Language, &str) -> bool>,
+    /// The pre-filter's second stage, run on the path and text of a file
+    /// the triggers let through, once the project index is built: may the
+    /// rule fire here? (A query rule asks whether the file names a tenant
+    /// table or model; an endpoint rule whether a route of the module can
+    /// be mounted under a path word.) Like the triggers it must hold for
+    /// every file the rule can report on. Values it needs are built once
+    /// per run with [`Ctx::derived`].
+    pub gate: Option<Gate>,
     /// Reads the project index (tables, RLS state, policies).
     pub needs_index: bool,
     /// Reads the pull-request description; reported as not evaluated

@@ -194,6 +194,64 @@ fn join_path(prefix: &str, path: &str) -> String {
 
 const HTTP_METHODS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "options"];
 
+/// Words one of which names every Python route form above: a framework
+/// import, a router constructor (`ROUTER_CTORS`) or a registration call.
+const PY_ROUTE_WORDS: &[&str] = &[
+    "fastapi",
+    "flask",
+    "starlette",
+    "quart",
+    "apirouter",
+    "blueprint",
+    "add_api_route",
+    "add_url_rule",
+    "basehttpmiddleware",
+];
+
+/// Words one of which names every Rust route form above: a `route` /
+/// `resource` call or a verb attribute, bare (`#[get(`) or by its path
+/// (`#[rocket::get(`, any attribute whose last segment is a verb).
+const RS_ROUTE_WORDS: &[&str] = &[
+    "route",
+    "resource",
+    "actix",
+    "#[get",
+    "#[post",
+    "#[put",
+    "#[patch",
+    "#[delete",
+    "#[head",
+    "#[options",
+    "::get(",
+    "::post(",
+    "::put(",
+    "::patch(",
+    "::delete(",
+    "::head(",
+    "::options(",
+];
+
+/// Every word [`may_declare_routes`] looks for, both languages: trigger
+/// words for a rule that can only fire on a route.
+pub fn route_words() -> Vec<String> {
+    PY_ROUTE_WORDS
+        .iter()
+        .chain(RS_ROUTE_WORDS)
+        .map(|w| w.to_string())
+        .collect()
+}
+
+/// The words of the router constructors: a module whose router another
+/// module mounts (`include_router`, `register_blueprint`) constructs it.
+/// A rule reading words of a route's path (TL005, TL012) triggers on them
+/// too, since the mount prefix is written in the mounting module.
+pub fn router_ctor_words() -> Vec<String> {
+    ROUTER_CTORS
+        .iter()
+        .map(|(c, _)| c.to_ascii_lowercase())
+        .collect()
+}
+
 /// Can `text` declare a route this module discovers? Every form above
 /// names its framework, router constructor or registration call (Python)
 /// or a `route`/`resource` call or verb attribute (Rust). The endpoint
@@ -207,38 +265,35 @@ pub fn may_declare_routes(lang: crate::lang::Language, text: &str) -> bool {
             .build(words)
             .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("empty matcher"))
     }
-    static PY: LazyLock<AhoCorasick> = LazyLock::new(|| {
-        matcher(&[
-            "fastapi",
-            "flask",
-            "starlette",
-            "quart",
-            "apirouter",
-            "blueprint",
-            "add_api_route",
-            "add_url_rule",
-            "basehttpmiddleware",
-        ])
-    });
-    static RS: LazyLock<AhoCorasick> = LazyLock::new(|| {
-        matcher(&[
-            "route",
-            "resource",
-            "actix",
-            "#[get",
-            "#[post",
-            "#[put",
-            "#[patch",
-            "#[delete",
-            "#[head",
-            "#[options",
-        ])
-    });
+    static PY: LazyLock<AhoCorasick> = LazyLock::new(|| matcher(PY_ROUTE_WORDS));
+    static RS: LazyLock<AhoCorasick> = LazyLock::new(|| matcher(RS_ROUTE_WORDS));
     match lang {
         crate::lang::Language::Python => PY.is_match(text),
         crate::lang::Language::Rust => RS.is_match(text),
         crate::lang::Language::Sql => false,
     }
+}
+
+/// Can a route of the file at `path` have a literal path segment holding
+/// one of `words` ([`path_has_word`])? The segment is written in the file
+/// (a route, router or mount prefix) or, for a Python module, in the
+/// prefix under which another module mounts its router.
+pub fn may_have_path_word(
+    index: &crate::index::ProjectIndex,
+    path: &str,
+    text: &str,
+    words: &[String],
+) -> bool {
+    let lower = |s: &str| s.to_ascii_lowercase();
+    let hit = |s: &str| {
+        let s = lower(s);
+        words.iter().any(|w| !w.is_empty() && s.contains(&lower(w)))
+    };
+    hit(text)
+        || index
+            .mounts
+            .iter()
+            .any(|m| crate::index::is_module(path, &m.module) && hit(&m.prefix))
 }
 
 // ---------------------------------------------------------------- Python
@@ -1577,6 +1632,9 @@ mod tests {
         assert_eq!(py(flask).len(), 1);
         let actix = "#[get(\"/notes/{id}\")]\nasync fn note(id: web::Path<i64>) -> String { String::new() }\n";
         assert_eq!(rs(actix).len(), 1);
+        let qualified =
+            "#[rocket::get(\"/notes/<id>\")]\nasync fn note(id: i64) -> String { String::new() }\n";
+        assert_eq!(rs(qualified).len(), 1);
         let lib = "pub fn total(xs: &[i64]) -> i64 { xs.iter().sum() }\n";
         assert!(!may_declare_routes(Language::Rust, lib));
     }

@@ -17,8 +17,17 @@ pub static RULE: RuleMeta = RuleMeta {
     languages: &[Language::Python, Language::Rust],
     summary: "Webhook handlers verify, replay-check and resolve the tenant before any side effect",
     doc: include_str!("../../rules/TL005-webhook-verification.md"),
-    triggers: |c| c.webhooks.path_words.clone(),
-    gate: Some(|_, lang, text| super::routes::may_declare_routes(lang, text)),
+    // A webhook path word is written in the file, or in the module that
+    // mounts its router (which the file then constructs).
+    triggers: |c| {
+        let mut t = c.webhooks.path_words.clone();
+        t.extend(routes::router_ctor_words());
+        t
+    },
+    gate: Some(|ctx, path, lang, text| {
+        routes::may_declare_routes(lang, text)
+            && routes::may_have_path_word(ctx.index, path, text, &ctx.config.webhooks.path_words)
+    }),
     needs_index: true,
     needs_pr_body: false,
     embedded_sql_only: false,

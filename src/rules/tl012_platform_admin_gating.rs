@@ -15,8 +15,17 @@ pub static RULE: RuleMeta = RuleMeta {
     languages: &[Language::Python, Language::Rust],
     summary: "Admin endpoints acting on another tenant check platform admin and audit the target",
     doc: include_str!("../../rules/TL012-platform-admin-gating.md"),
-    triggers: |c| c.admin.path_words.clone(),
-    gate: Some(|_, lang, text| super::routes::may_declare_routes(lang, text)),
+    // An admin path word is written in the file, or in the module that
+    // mounts its router (which the file then constructs).
+    triggers: |c| {
+        let mut t = c.admin.path_words.clone();
+        t.extend(routes::router_ctor_words());
+        t
+    },
+    gate: Some(|ctx, path, lang, text| {
+        routes::may_declare_routes(lang, text)
+            && routes::may_have_path_word(ctx.index, path, text, &ctx.config.admin.path_words)
+    }),
     needs_index: true,
     needs_pr_body: false,
     embedded_sql_only: false,

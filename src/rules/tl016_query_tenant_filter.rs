@@ -43,7 +43,7 @@ pub static RULE: RuleMeta = RuleMeta {
 /// `notes::table`) or the model mapped to one (`select(Note)`, diesel's
 /// Rust name of a table `#[sql_name]` renames); SQL in a Python string runs
 /// through an SQL-executing call.
-fn gate(ctx: &Ctx, lang: Language, text: &str) -> bool {
+fn gate(ctx: &Ctx, _: &str, lang: Language, text: &str) -> bool {
     let names = ctx.derived(super::names::TenantNames::new);
     match lang {
         Language::Python => {

@@ -36,11 +36,14 @@ pub static RULE: RuleMeta = RuleMeta {
 /// (`allow_all`, `orgId`, not `dataclass`), the others anywhere.
 fn trigger_words(c: &Config) -> (Vec<String>, Vec<String>) {
     let g = &c.guards;
+    // Allow-list names count without a guard around them (Rust
+    // `map_or_else(|| true, …)`), whatever the configured guard words.
     let pieces = g
         .guard_words
         .iter()
         .chain(&g.tenant_words)
         .cloned()
+        .chain(ALLOW_LIST_PIECES.iter().map(|w| w.to_string()))
         .collect();
     let mut anywhere: Vec<String> = g.auth_calls.clone();
     anywhere.extend(
@@ -64,7 +67,7 @@ fn trigger_words(c: &Config) -> (Vec<String>, Vec<String>) {
 
 /// The pre-filter's second stage: a trigger word where the rule would
 /// read it.
-fn gate(ctx: &Ctx, _: Language, text: &str) -> bool {
+fn gate(ctx: &Ctx, _: &str, _: Language, text: &str) -> bool {
     struct Words {
         pieces: AhoCorasick,
         anywhere: AhoCorasick,
@@ -115,23 +118,24 @@ fn is_tenant_name(ctx: &Ctx, name: &str) -> bool {
 /// A name for a list of what is allowed: `allowed_kb_ids`,
 /// `permitted_orgs`, `scopes`, `allowed_tenants`.
 fn is_allow_list(name: &str) -> bool {
-    let p = split_pieces(name);
-    p.iter().any(|x| {
-        matches!(
-            x.as_str(),
-            "allowed"
-                | "allow"
-                | "allowlist"
-                | "whitelist"
-                | "permitted"
-                | "permissions"
-                | "scopes"
-                | "roles"
-                | "acl"
-                | "grants"
-        )
-    })
+    split_pieces(name)
+        .iter()
+        .any(|x| ALLOW_LIST_PIECES.contains(&x.as_str()))
 }
+
+/// The pieces of an allow-list name.
+const ALLOW_LIST_PIECES: &[&str] = &[
+    "allowed",
+    "allow",
+    "allowlist",
+    "whitelist",
+    "permitted",
+    "permissions",
+    "scopes",
+    "roles",
+    "acl",
+    "grants",
+];
 
 /// A call whose failure must deny: `verify*`, `authenticate*`,
 /// `authorize*`/`authorise*`, `*permission*`, `jwt.decode`, or a

@@ -19,7 +19,7 @@ pub static RULE: RuleMeta = RuleMeta {
     summary: "Tenant identifiers and values reach SQL through bind parameters or identifier quoting, never string formatting",
     doc: include_str!("../../rules/TL021-sql-identifier-injection.md"),
     triggers: |_| super::words(SINK_WORDS),
-    gate: Some(|_, _, text| names_a_sink(text)),
+    gate: Some(|_, _, _, text| names_a_sink(text)),
     needs_index: false,
     needs_pr_body: false,
     embedded_sql_only: false,

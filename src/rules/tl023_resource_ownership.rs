@@ -17,14 +17,38 @@ pub static RULE: RuleMeta = RuleMeta {
     languages: &[Language::Python, Language::Rust],
     summary: "Handlers that load a resource by id check the caller's ownership",
     doc: include_str!("../../rules/TL023-resource-ownership.md"),
-    triggers: |_| super::words(&["_id", "id}", "id>", ":id", "{id", "<id"]),
-    gate: Some(|_, lang, text| super::routes::may_declare_routes(lang, text)),
+    // The rule judges routes only, and an id parameter can be spelt
+    // without any fixed word around it (`id: int`, a query parameter): the
+    // route words trigger it, the gate looks for an id-like name.
+    triggers: |_| routes::route_words(),
+    gate: Some(gate),
     needs_index: true,
     needs_pr_body: false,
     embedded_sql_only: false,
     applies_to: super::any_path,
     check,
 };
+
+/// The pre-filter's second stage: a route, and a name [`id_like`] reads as
+/// an id — a parameter, a path placeholder, or a placeholder of the prefix
+/// under which another module mounts this module's router.
+fn gate(ctx: &Ctx, path: &str, lang: Language, text: &str) -> bool {
+    routes::may_declare_routes(lang, text)
+        && (names_an_id(text)
+            || ctx
+                .index
+                .mounts
+                .iter()
+                .any(|m| crate::index::is_module(path, &m.module) && names_an_id(&m.prefix)))
+}
+
+/// Does `text` hold a name [`id_like`] accepts? Names are cut at every
+/// byte that is not an ASCII letter, digit or `_`: an identifier ending in
+/// `_id` or `Id` leaves a run ending so, and `id` on its own is a run.
+fn names_an_id(text: &str) -> bool {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(id_like)
+}
 
 /// Attributes that name a row's owner.
 const OWNER_ATTRS: &[&str] = &[
