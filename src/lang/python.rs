@@ -192,6 +192,47 @@ pub fn function_ranges(root: Node, src: &str, name: &str) -> Vec<std::ops::Range
         .collect()
 }
 
+/// The parameter of `func` that holds the authenticated caller: typed as a
+/// user, principal, claims or identity (`user: CurrentUser`,
+/// `claims: TokenClaims`), or so named when untyped (`current_user`).
+pub fn caller_param<'s>(func: Node, src: &'s str) -> Option<&'s str> {
+    const WORDS: &[&str] = &[
+        "user",
+        "principal",
+        "claims",
+        "identity",
+        "caller",
+        "account",
+    ];
+    let params = func.child_by_field_name("parameters")?;
+    let mut c = params.walk();
+    let all: Vec<Node> = params.named_children(&mut c).collect();
+    all.into_iter().find_map(|p| {
+        let (name, ty) = match p.kind() {
+            "identifier" => (p, None),
+            "typed_parameter" => (p.named_child(0)?, p.child_by_field_name("type")),
+            "typed_default_parameter" | "default_parameter" => (
+                p.child_by_field_name("name")?,
+                p.child_by_field_name("type"),
+            ),
+            _ => return None,
+        };
+        let name = text(name, src);
+        let lower = name.to_ascii_lowercase();
+        // `user_id`, `account_ids`: an id, not the caller.
+        if matches!(name, "self" | "cls") || lower.ends_with("id") || lower.ends_with("ids") {
+            return None;
+        }
+        let says = |t: &str| {
+            let t = t.to_ascii_lowercase();
+            !t.ends_with("id") && WORDS.iter().any(|w| t.contains(w))
+        };
+        let typed_as_caller = ty.is_some_and(|t| says(text(t, src)));
+        let named_as_caller = ty.is_none() && WORDS.iter().any(|w| lower.ends_with(w));
+        (typed_as_caller || named_as_caller).then_some(name)
+    })
+}
+
 /// Every function defined in the file (methods and nested functions
 /// included) with its name, in source order. Definitions are statements,
 /// so expressions are not entered.
@@ -601,6 +642,23 @@ pub fn local_writes<'t>(scope: Node<'t>, name: &str, src: &str) -> Vec<(usize, L
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn caller_param_finds_the_authenticated_caller() {
+        let cases = [
+            ("async def f(note_id: int, user: CurrentUser = Depends(current_user), db=None): pass\n", Some("user")),
+            ("def f(claims: TokenClaims, q: str): pass\n", Some("claims")),
+            ("def f(request, current_user): pass\n", Some("current_user")),
+            ("def f(user_id: int, org: str): pass\n", None),
+            ("def f(owner: UserId): pass\n", None),
+            ("def f(self, data: dict): pass\n", None),
+        ];
+        for (src, want) in cases {
+            let tree = parse(src).unwrap();
+            let f = tree.root_node().named_child(0).unwrap();
+            assert_eq!(caller_param(f, src), want, "{src}");
+        }
+    }
 
     /// The index answers exactly what the scope walk answers, for every
     /// identifier of a file with nested functions, classes, lambdas,

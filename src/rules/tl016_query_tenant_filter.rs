@@ -1282,7 +1282,12 @@ mod py {
                     }
                 });
             }
-            let var = pick_var(self.ctx, &known, &col).unwrap_or_else(|| col.clone());
+            let var = pick_var(self.ctx, &known, &col)
+                .or_else(|| {
+                    let f = python::enclosing_function(root)?;
+                    Some(format!("{}.{col}", python::caller_param(f, src)?))
+                })
+                .unwrap_or_else(|| col.clone());
             let table = self.table_of(model).cloned().unwrap_or_default();
             let tables: Vec<String> = bad
                 .iter()
@@ -1942,6 +1947,24 @@ mod tests {
             rust[0].suggestion.contains("notes.org_id = $2"),
             "{}",
             rust[0].suggestion
+        );
+    }
+
+    #[test]
+    fn suggestion_names_the_authenticated_caller_parameter() {
+        let models = "from sqlalchemy import Column, String\n\nclass Invoice(Base):\n    __tablename__ = \"notes\"\n    id = Column(String, primary_key=True)\n    org_id = Column(String)\n";
+        let code = "async def get_invoice(invoice_id: int, user: CurrentUser = Depends(current_user), db: AsyncSession = Depends(get_session)):\n    invoice = await db.get(Invoice, invoice_id)\n    return invoice\n";
+        let cfg = Config::default();
+        let idx = index(&[("app/models.py", models), ("app/api.py", code)]);
+        let ctx = Ctx::new(&cfg, &idx, None);
+        let f = ParsedFile::parse("app/api.py", Language::Python, code).unwrap();
+        let mut out = Vec::new();
+        check(&ctx, &f, &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(
+            out[0].suggestion.contains("invoice.org_id != user.org_id"),
+            "{}",
+            out[0].suggestion
         );
     }
 
