@@ -128,7 +128,8 @@ fn check(ctx: &Ctx, file: &ParsedFile, out: &mut Vec<Diagnostic>) {
                 format!("Check ownership the same way as `{}` ({how}) before returning or changing it.", o.route.handler)
             }
             (None, Some(p)) => format!(
-                "Scope the load to the caller: filter by `{p}`'s tenant (e.g. `... .org_id == {p}.org_id`) or call an ownership helper with `{p}` and `{}`.",
+                "Scope the load to the caller: constrain its tenant column to `{p}.{}`, or call an ownership helper with `{p}` and `{}`.",
+                ctx.default_tenant(),
                 j.id
             ),
             (None, None) => format!(
@@ -377,4 +378,37 @@ fn evidence(
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::index::ProjectIndex;
+
+    fn run(path: &str, code: &str) -> Vec<Diagnostic> {
+        let cfg = Config::default();
+        let idx = ProjectIndex::default();
+        let ctx = Ctx::new(&cfg, &idx, None);
+        let lang = Language::from_path(path).unwrap();
+        let f = ParsedFile::parse(path, lang, code).unwrap();
+        let mut out = Vec::new();
+        check(&ctx, &f, &mut out);
+        out
+    }
+
+    #[test]
+    fn suggestion_names_the_caller_and_the_tenant_column_in_both_languages() {
+        let py = "from fastapi import APIRouter, Depends\n\nrouter = APIRouter()\n\n\n@router.get(\"/documents/{document_id}\")\nasync def get_document(document_id: int, user: CurrentUser = Depends(current_user), db=Depends(get_session)):\n    return await db.get(Document, document_id)\n";
+        let rs = "async fn get_document(State(pool): State<PgPool>, Extension(user): Extension<AuthUser>, Path(id): Path<Uuid>) -> Json<String> {\n    let t: String = sqlx::query_scalar(\"SELECT title FROM documents WHERE id = $1\").bind(id).fetch_one(&pool).await.unwrap();\n    Json(t)\n}\n\npub fn app() -> Router {\n    Router::new().route(\"/documents/:id\", get(get_document))\n}\n";
+        for (path, code) in [("app/api.py", py), ("src/api.rs", rs)] {
+            let out = run(path, code);
+            assert_eq!(out.len(), 1, "{path}: {out:?}");
+            assert!(
+                out[0].suggestion.contains("tenant column to `user.org_id`"),
+                "{path}: {}",
+                out[0].suggestion
+            );
+        }
+    }
 }
