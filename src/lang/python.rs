@@ -264,6 +264,21 @@ pub fn top_level_functions(root: Node) -> Vec<Node> {
         .collect()
 }
 
+/// Module-level functions by name (decorated or not); the last definition
+/// of a name wins, as in Python.
+pub fn top_level_functions_by_name<'t>(
+    root: Node<'t>,
+    src: &str,
+) -> std::collections::HashMap<String, Node<'t>> {
+    top_level_functions(root)
+        .into_iter()
+        .filter_map(|f| {
+            let name = f.child_by_field_name("name")?;
+            Some((text(name, src).to_string(), f))
+        })
+        .collect()
+}
+
 /// The right-hand side of the last plain assignment `name = <rhs>` (or
 /// `name: T = <rhs>`) that ends before `at`: in the function enclosing
 /// `at`, or, when that function neither assigns nor takes `name`, at

@@ -391,7 +391,7 @@ pub fn python_routes<'t>(
             }
         }
     }
-    let functions = top_functions(root, src);
+    let functions = python::top_level_functions_by_name(root, src);
     let aliases = annotated_aliases(root, src);
     let mut out = Vec::new();
     python::walk(root, &mut |n| match n.kind() {
@@ -622,17 +622,6 @@ fn depends_in(node: Node, src: &str) -> Vec<String> {
         }
     });
     out
-}
-
-/// Top-level functions of a module by name (decorated or not).
-pub fn top_functions<'t>(root: Node<'t>, src: &str) -> HashMap<String, Node<'t>> {
-    python::top_level_functions(root)
-        .into_iter()
-        .filter_map(|f| {
-            let name = f.child_by_field_name("name")?;
-            Some((python::text(name, src).to_string(), f))
-        })
-        .collect()
 }
 
 /// Module-level `CurrentUser = Annotated[User, Depends(get_current_user)]`
@@ -1008,7 +997,7 @@ impl Flow {
 
 /// The flow of a Python handler.
 pub fn python_flow(func: Node, root: Node, src: &str) -> Flow {
-    let helpers = top_functions(root, src);
+    let helpers = python::top_level_functions_by_name(root, src);
     let own = func
         .child_by_field_name("name")
         .map(|n| python::text(n, src))

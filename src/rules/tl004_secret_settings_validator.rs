@@ -186,7 +186,7 @@ fn check_python(ctx: &Ctx, root: Node, src: &str, out: &mut Vec<Diagnostic>) {
     if settings.is_empty() {
         return;
     }
-    let functions = module_functions(root, src);
+    let functions = python::top_level_functions_by_name(root, src);
     let module_checks: Vec<(String, String)> = functions
         .values()
         .filter(|f| contains_kind(**f, &["raise_statement"]))
@@ -503,17 +503,6 @@ fn env_prefix(class: Node, src: &str) -> Option<String> {
         stack.extend(n.named_children(&mut c));
     }
     found
-}
-
-/// Module-level functions by name.
-fn module_functions<'t>(root: Node<'t>, src: &str) -> HashMap<String, Node<'t>> {
-    python::top_level_functions(root)
-        .into_iter()
-        .filter_map(|f| {
-            let name = f.child_by_field_name("name")?;
-            Some((python::text(name, src).to_string(), f))
-        })
-        .collect()
 }
 
 /// Methods of a class body by name, with their decorators.

@@ -882,7 +882,7 @@ mod tests {
 static DOC_CACHE: Lazy<Mutex<HashMap<Uuid, Doc>>> = Lazy::new(Default::default);
 static SETTINGS_CACHE: OnceLock<HashMap<String, String>> = OnceLock::new();
 static HANDLERS: Lazy<Mutex<HashMap<String, fn()>>> = Lazy::new(Default::default);
-static RECENT: Lazy<Mutex<lru::LruCache<Uuid, Doc>>> = Lazy::new(|| todo!());
+static RECENT: Lazy<Mutex<lru::LruCache<Uuid, Doc>>> = Lazy::new(|| Mutex::new(lru::LruCache::unbounded()));
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 thread_local! {
     pub static CHUNK_MEMO: RefCell<HashMap<String, Vec<f32>>> = RefCell::new(HashMap::new());
