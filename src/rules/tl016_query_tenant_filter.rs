@@ -1950,40 +1950,32 @@ mod tests {
         );
     }
 
-    #[test]
-    fn suggestion_names_the_authenticated_caller_parameter() {
-        let models = "from sqlalchemy import Column, String\n\nclass Invoice(Base):\n    __tablename__ = \"notes\"\n    id = Column(String, primary_key=True)\n    org_id = Column(String)\n";
-        let code = "async def get_invoice(invoice_id: int, user: CurrentUser = Depends(current_user), db: AsyncSession = Depends(get_session)):\n    invoice = await db.get(Invoice, invoice_id)\n    return invoice\n";
+    /// The one suggestion for `code` in app/api.py, with `model` mapped to
+    /// the tenant table `notes`.
+    fn python_suggestion(model: &str, code: &str) -> String {
+        let models = format!("from sqlalchemy import Column, String\n\nclass {model}(Base):\n    __tablename__ = \"notes\"\n    id = Column(String, primary_key=True)\n    org_id = Column(String)\n");
         let cfg = Config::default();
-        let idx = index(&[("app/models.py", models), ("app/api.py", code)]);
+        let idx = index(&[("app/models.py", &models), ("app/api.py", code)]);
         let ctx = Ctx::new(&cfg, &idx, None);
         let f = ParsedFile::parse("app/api.py", Language::Python, code).unwrap();
         let mut out = Vec::new();
         check(&ctx, &f, &mut out);
-        assert_eq!(out.len(), 1);
-        assert!(
-            out[0].suggestion.contains("invoice.org_id != user.org_id"),
-            "{}",
-            out[0].suggestion
-        );
+        assert_eq!(out.len(), 1, "{out:?}");
+        out.remove(0).suggestion
+    }
+
+    #[test]
+    fn suggestion_names_the_authenticated_caller_parameter() {
+        let code = "async def get_invoice(invoice_id: int, user: CurrentUser = Depends(current_user), db: AsyncSession = Depends(get_session)):\n    invoice = await db.get(Invoice, invoice_id)\n    return invoice\n";
+        let s = python_suggestion("Invoice", code);
+        assert!(s.contains("invoice.org_id != user.org_id"), "{s}");
     }
 
     #[test]
     fn suggestion_names_the_callers_tenant_attribute() {
-        let models = "from sqlalchemy import Column, String\n\nclass Note(Base):\n    __tablename__ = \"notes\"\n    id = Column(String, primary_key=True)\n    org_id = Column(String)\n";
         let code = "from sqlalchemy import select\n\nasync def get_note(note_id, user, db):\n    audit(user.org_id)\n    return await db.execute(select(Note).where(Note.id == note_id))\n";
-        let cfg = Config::default();
-        let idx = index(&[("app/models.py", models), ("app/api.py", code)]);
-        let ctx = Ctx::new(&cfg, &idx, None);
-        let f = ParsedFile::parse("app/api.py", Language::Python, code).unwrap();
-        let mut out = Vec::new();
-        check(&ctx, &f, &mut out);
-        assert_eq!(out.len(), 1);
-        assert!(
-            out[0].suggestion.contains("Note.org_id == user.org_id"),
-            "{}",
-            out[0].suggestion
-        );
+        let s = python_suggestion("Note", code);
+        assert!(s.contains("Note.org_id == user.org_id"), "{s}");
     }
 
     #[test]
